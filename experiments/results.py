@@ -1,0 +1,170 @@
+"""Writing and reading run results: atomic files, provenance, a loader over trees.
+
+A finished run directory holds ``results.parquet`` (tidy rows, config values as
+columns, provenance in the file's metadata), ``summary.csv``, ``config.yaml``
+and PNG figures. Every file is written to a temporary name and renamed, and
+``results.parquet`` is written last, so its presence marks a finished job and a
+killed job never leaves a torn file.
+"""
+
+from __future__ import annotations
+
+import io
+import json
+import os
+import platform
+import subprocess
+import sys
+from collections.abc import Callable, Mapping
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+import pyarrow as pa
+import pyarrow.parquet as pq
+
+RESULTS = "results.parquet"
+META_KEY = b"nnlab"
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def atomic_write(path: Path, write: Callable[[Path], None]) -> None:
+    """Call ``write(tmp)`` on a temporary file beside ``path``, then rename it into place."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(f".{path.name}.tmp-{os.getpid()}")
+    try:
+        write(tmp)
+        with open(tmp, "rb") as f:
+            os.fsync(f.fileno())
+        os.replace(tmp, path)
+    finally:
+        tmp.unlink(missing_ok=True)
+
+
+def atomic_write_text(path: Path, text: str) -> None:
+    atomic_write(path, lambda tmp: tmp.write_text(text))
+
+
+def _git_commit() -> str | None:
+    try:
+        out = subprocess.run(
+            ["git", "-C", str(ROOT), "rev-parse", "HEAD"], capture_output=True, text=True, timeout=5
+        )
+        dirty = subprocess.run(
+            ["git", "-C", str(ROOT), "status", "--porcelain", "--untracked-files=no"],
+            capture_output=True, text=True, timeout=5,
+        )
+    except (OSError, subprocess.SubprocessError):
+        return None
+    if out.returncode != 0:
+        return None
+    return out.stdout.strip() + ("-dirty" if dirty.stdout.strip() else "")
+
+
+def provenance(config: Mapping[str, Any]) -> dict[str, Any]:
+    """What produced a result: the resolved config, seed, versions, commit, device."""
+    import jax
+    import numpy as np
+
+    import nnlab
+
+    return {
+        "config": dict(config),
+        "seed": config.get("seed"),
+        "nnlab_version": nnlab.__version__,
+        "git_commit": _git_commit(),
+        "jax_version": jax.__version__,
+        "numpy_version": np.__version__,
+        "pandas_version": pd.__version__,
+        "python_version": platform.python_version(),
+        "platform": platform.platform(),
+        "jax_backend": jax.default_backend(),
+        "jax_devices": [str(d) for d in jax.devices()],
+    }
+
+
+def with_config_columns(df: pd.DataFrame, config: Mapping[str, Any]) -> pd.DataFrame:
+    """The table with config values as columns: ``exp``, ``seed`` and every exp key
+    (lists as text, null as NaN) that is not already a column of its own."""
+    exp = config["exp"]
+    columns = {"exp": exp["name"], "seed": config["seed"]}
+    for key, value in exp.items():
+        if key != "name":
+            columns[key] = ",".join(map(str, value)) if isinstance(value, (list, tuple)) else value
+    return df.assign(**{k: v for k, v in columns.items() if k not in df.columns})
+
+
+def write_parquet(path: Path, df: pd.DataFrame, meta: Mapping[str, Any]) -> None:
+    table = pa.Table.from_pandas(df, preserve_index=False)
+    metadata = dict(table.schema.metadata or {})
+    metadata[META_KEY] = json.dumps(meta, default=str).encode()
+    table = table.replace_schema_metadata(metadata)
+    atomic_write(path, lambda tmp: pq.write_table(table, tmp))
+
+
+def read_meta(path: Path) -> dict[str, Any]:
+    """The provenance stored in a results file (raises if the file is unreadable)."""
+    metadata = pq.read_schema(path).metadata or {}
+    if META_KEY not in metadata:
+        raise ValueError("no nnlab metadata")
+    return json.loads(metadata[META_KEY])
+
+
+def is_finished(out_dir: Path, config: Mapping[str, Any]) -> bool:
+    """True if ``out_dir`` holds a readable results file for the same resolved config."""
+    path = Path(out_dir) / RESULTS
+    if not path.exists():
+        return False
+    try:
+        pq.read_metadata(path)  # reads the footer: a torn file fails here
+        return read_meta(path)["config"] == json.loads(json.dumps(dict(config), default=str))
+    except Exception:
+        return False
+
+
+def write_run(
+    out_dir: Path,
+    df: pd.DataFrame,
+    summary: pd.DataFrame,
+    figures: Mapping[str, Any],
+    config: Mapping[str, Any],
+) -> None:
+    """Write figures, summary, config, then the results table (the completion marker).
+
+    df: the results with config columns (``with_config_columns``)."""
+    from omegaconf import OmegaConf
+
+    out_dir = Path(out_dir)
+    for name, fig in figures.items():
+        buf = io.BytesIO()
+        fig.savefig(buf, format="png", dpi=150, bbox_inches="tight")
+        atomic_write(out_dir / f"{name}.png", lambda tmp: tmp.write_bytes(buf.getvalue()))
+    atomic_write_text(out_dir / "summary.csv", summary.to_csv(index=False))
+    atomic_write_text(out_dir / "config.yaml", OmegaConf.to_yaml(OmegaConf.create(dict(config))))
+    write_parquet(out_dir / RESULTS, df, provenance(config))
+
+
+def load_results(root: str | Path, report: Callable[[str], None] | None = None) -> pd.DataFrame:
+    """Every results file under ``root`` (a run or a multirun tree) as one DataFrame.
+
+    Adds a ``run_dir`` column. Unreadable files are reported (one line each, to
+    stderr unless ``report`` is given), listed in ``df.attrs["skipped"]`` and skipped.
+    """
+    report = report or (lambda line: print(line, file=sys.stderr))
+    root = Path(root)
+    paths = [root] if root.is_file() else sorted(root.rglob(RESULTS))
+    frames, skipped = [], []
+    for path in paths:
+        try:
+            frame = pd.read_parquet(path)
+            read_meta(path)
+        except Exception as exc:  # a torn or foreign file must not stop the analysis
+            reason = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+            skipped.append((str(path), reason))
+            report(f"skipped unreadable results file {path}: {reason}")
+            continue
+        frames.append(frame.assign(run_dir=str(path.parent)))
+    df = pd.concat(frames, ignore_index=True) if frames else pd.DataFrame()
+    df.attrs["skipped"] = skipped
+    return df

@@ -1,0 +1,156 @@
+"""Run one experiment: ``python -m experiments.run +exp=NAME [overrides]``; ``-m`` sweeps.
+
+``run(cfg, out_dir)`` does the work for a composed config and is what tests
+call through Hydra's compose API; ``main`` is the thin ``@hydra.main`` wrapper.
+Command-line overrides are checked before Hydra starts (every value of a
+sweep), the composed config again at the start of each job.
+"""
+
+from __future__ import annotations
+
+import shutil
+import sys
+import time
+from pathlib import Path
+
+import logging
+
+import hydra
+from hydra.core.hydra_config import HydraConfig
+from omegaconf import DictConfig, OmegaConf
+
+import experiments
+from experiments.results import RESULTS, is_finished, with_config_columns, write_run
+from experiments.schema import TOP_SCHEMA, ConfigError, check_config
+
+logging.getLogger("jax._src.xla_bridge").setLevel(logging.WARNING)  # no "no TPU" notice
+OmegaConf.register_new_resolver("jobdir", lambda overrides: overrides or "default", replace=True)
+
+
+def resolved(cfg: DictConfig) -> dict:
+    """The job's config without Hydra's own section, as plain containers."""
+    return {k: v for k, v in OmegaConf.to_container(cfg, resolve=True).items() if k != "hydra"}
+
+
+def validate(cfg: DictConfig):
+    """Check the composed config; returns the experiment module."""
+    if "exp" not in cfg or cfg.exp is None:
+        raise ConfigError(f"exp: no experiment chosen; use +exp=NAME with NAME one of {', '.join(experiments.available())}")
+    config = resolved(cfg)
+    module = experiments.get(config["exp"].get("name"))
+    check_config(module.SCHEMA, module.__name__.split(".")[-1], config["exp"], config)
+    if hasattr(module, "check"):
+        module.check(cfg.exp)
+    return module
+
+
+def run(cfg: DictConfig, out_dir: str | Path) -> Path | None:
+    """Validate, skip if finished, compute, summarize, draw and write atomically.
+
+    Returns the results path, or None when the job was already finished.
+    """
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    module = validate(cfg)
+    out_dir = Path(out_dir)
+    config = resolved(cfg)
+    if not cfg.get("force", False) and is_finished(out_dir, config):
+        print(f"skip: {out_dir} already has results for this config (force=true to rerun)")
+        return None
+    df = with_config_columns(module.compute(cfg.exp, int(cfg.seed), bool(cfg.get("progress", True))), config)
+    summary = module.summarize(df)
+    figures = module.figures(df)
+    try:
+        write_run(out_dir, df, summary, figures, config)
+    finally:
+        for fig in figures.values():
+            plt.close(fig)
+    with _pandas_display():
+        print(summary.to_string(index=False))
+    print(f"wrote {out_dir / RESULTS}")
+    return out_dir / RESULTS
+
+
+class _pandas_display:
+    """Print whole summary tables, not pandas' truncated view."""
+
+    def __enter__(self):
+        import pandas as pd
+
+        self._ctx = pd.option_context("display.width", 200, "display.max_columns", 50, "display.max_rows", 200)
+        self._ctx.__enter__()
+
+    def __exit__(self, *exc):
+        self._ctx.__exit__(*exc)
+
+
+def _remove_if_empty(out_dir: Path) -> None:
+    """Remove a job directory that holds nothing but Hydra's own files."""
+    if out_dir.is_dir() and not (out_dir / RESULTS).exists():
+        leftovers = [p for p in out_dir.iterdir() if p.name != ".hydra" and p.suffix != ".log"]
+        if not leftovers:
+            shutil.rmtree(out_dir, ignore_errors=True)
+
+
+@hydra.main(version_base="1.3", config_path="../conf", config_name="config")
+def main(cfg: DictConfig) -> None:
+    out_dir = Path(HydraConfig.get().runtime.output_dir)
+    try:
+        run(cfg, out_dir)
+    except ConfigError as exc:
+        _remove_if_empty(out_dir)
+        print(f"error: {exc}", file=sys.stderr)
+        sys.exit(2)
+    except KeyboardInterrupt:
+        print(f"interrupted: {out_dir} keeps only finished results; rerun the same command to continue",
+              file=sys.stderr)
+        sys.exit(130)
+
+
+def check_overrides(argv: list[str]) -> None:
+    """Check command-line overrides (each value of a sweep) before Hydra runs anything."""
+    from hydra.core.override_parser.overrides_parser import OverridesParser
+
+    args = [a for a in argv if "=" in a and not a.startswith("-")]
+    try:
+        overrides = OverridesParser.create().parse_overrides(args)
+    except Exception as exc:
+        raise ConfigError(f"cannot parse overrides: {str(exc).splitlines()[0]}") from None
+    values = {o.key_or_group: list(o.sweep_iterator()) if o.is_sweep_override() else [o.value()]
+              for o in overrides if not o.is_delete()}
+    names = values.get("exp", [])
+    if not names:
+        raise ConfigError(f"exp: no experiment chosen; use +exp=NAME with NAME one of {', '.join(experiments.available())}")
+    modules = {name: experiments.get(name) for name in names}
+    for key, vals in values.items():
+        if key.startswith("hydra") or key == "exp":
+            continue
+        if key.startswith("exp."):
+            sub = key[4:]
+            for name, module in modules.items():
+                if sub not in module.SCHEMA:
+                    raise ConfigError(
+                        f"{key}: unknown key for experiment {name}; allowed keys: {', '.join(module.SCHEMA)}")
+                for v in vals:
+                    module.SCHEMA[sub].check(key, v)
+        elif key in TOP_SCHEMA:
+            for v in vals:
+                TOP_SCHEMA[key].check(key, v)
+        else:
+            raise ConfigError(f"{key}: unknown key; allowed: exp.<key>, {', '.join(TOP_SCHEMA)}, hydra.*")
+
+
+def cli() -> None:
+    try:
+        check_overrides(sys.argv[1:])
+    except ConfigError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        sys.exit(2)
+    main()
+
+
+if __name__ == "__main__":
+    cli()
