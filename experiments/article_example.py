@@ -93,7 +93,7 @@ def compute(exp, seed: int, progress: bool) -> pd.DataFrame:
     best_params = jax.tree.map(lambda a: a[best], result.params)
     grid = np.linspace(-1, 1, 201, dtype=np.float32)[:, None]
     pred = np.asarray(nnlab.forward(best_params, grid, form.hidden, form.output, form.mask))[:, 0]
-    rows += [dict(part="fit", restart=best, x=float(g), target=float(TARGETS[exp.target](g)), prediction=float(p))
+    rows += [dict(part="fit", restart=best, input=float(g), target=float(TARGETS[exp.target](g)), prediction=float(p))
              for g, p in zip(grid[:, 0], pred)]
     trained = G.from_mlp(form, net, best_params)
     rows += [dict(part="trained_edges", src=str(s), dst=str(d), weight=float(w))
@@ -142,8 +142,8 @@ def figures(df: pd.DataFrame) -> dict[str, plt.Figure]:
 
     fig, (ax_fit, ax_loss) = plt.subplots(1, 2, figsize=(11, 4))
     fit = df[df.part == "fit"]
-    curve = fit.groupby("x").prediction.agg(["mean", "min", "max"])
-    target = fit.groupby("x").target.first()
+    curve = fit.groupby("input").prediction.agg(["mean", "min", "max"])
+    target = fit.groupby("input").target.first()
     ax_fit.plot(target.index, target.values, "k--", label="target")
     ax_fit.plot(curve.index, curve["mean"], color="C3", label="network (best restart)")
     if fit.seed.nunique() > 1:

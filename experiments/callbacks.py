@@ -12,7 +12,7 @@ from omegaconf import DictConfig
 
 
 class JobLine(Callback):
-    """Prints ``[job N] done|failed  <override dir>  (seconds)`` when a job ends."""
+    """Prints ``[job N] done|skipped|failed  <exp> <override dir>  (seconds)`` when a job ends."""
 
     def __init__(self) -> None:
         self._start = time.perf_counter()
@@ -23,6 +23,7 @@ class JobLine(Callback):
     def on_job_end(self, config: DictConfig, job_return: JobReturn, **kwargs: Any) -> None:
         seconds = time.perf_counter() - self._start
         job = config.hydra.job
-        status = "done" if job_return.status == JobStatus.COMPLETED else "failed"
+        completed = job_return.status == JobStatus.COMPLETED
+        status = (job_return.return_value or "done") if completed else "failed"
         label = f"{config.exp.name} {job.override_dirname or 'default'}"
         print(f"[job {job.get('num', 0)}] {status}  {label}  ({seconds:.1f} s)", file=sys.stderr, flush=True)

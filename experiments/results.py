@@ -154,17 +154,30 @@ def load_results(root: str | Path, report: Callable[[str], None] | None = None) 
     report = report or (lambda line: print(line, file=sys.stderr))
     root = Path(root)
     paths = [root] if root.is_file() else sorted(root.rglob(RESULTS))
-    frames, skipped = [], []
+    frames, skipped, configs = [], [], {}
     for path in paths:
         try:
             frame = pd.read_parquet(path)
-            read_meta(path)
+            meta = read_meta(path)
         except Exception as exc:  # a torn or foreign file must not stop the analysis
             reason = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
             skipped.append((str(path), reason))
             report(f"skipped unreadable results file {path}: {reason}")
             continue
         frames.append(frame.assign(run_dir=str(path.parent)))
+        configs[str(path.parent)] = meta["config"]
     df = pd.concat(frames, ignore_index=True) if frames else pd.DataFrame()
     df.attrs["skipped"] = skipped
+    df.attrs["configs"] = configs
     return df
+
+
+def sweep_columns(df: pd.DataFrame) -> list[str]:
+    """The config columns (``seed`` and exp keys) whose value differs between runs in ``df``."""
+    configs = [df.attrs["configs"][d] for d in df.run_dir.unique() if d in df.attrs.get("configs", {})]
+    if not configs:
+        return []
+    flat = [{"seed": c.get("seed"), **{k: json.dumps(v) for k, v in c["exp"].items() if k != "name"}}
+            for c in configs]
+    keys = sorted({k for f in flat for k in f})
+    return [k for k in keys if len({f.get(k) for f in flat}) > 1 and k in df.columns]

@@ -13,7 +13,6 @@ import sys
 import time
 from pathlib import Path
 
-import logging
 
 import hydra
 from hydra.core.hydra_config import HydraConfig
@@ -23,7 +22,6 @@ import experiments
 from experiments.results import RESULTS, is_finished, with_config_columns, write_run
 from experiments.schema import TOP_SCHEMA, ConfigError, check_config
 
-logging.getLogger("jax._src.xla_bridge").setLevel(logging.WARNING)  # no "no TPU" notice
 OmegaConf.register_new_resolver("jobdir", lambda overrides: overrides or "default", replace=True)
 
 
@@ -96,10 +94,11 @@ def _remove_if_empty(out_dir: Path) -> None:
 
 
 @hydra.main(version_base="1.3", config_path="../conf", config_name="config")
-def main(cfg: DictConfig) -> None:
+def main(cfg: DictConfig) -> str:
+    """Hydra's entry point; returns "done" or "skipped" (shown by the job-end callback)."""
     out_dir = Path(HydraConfig.get().runtime.output_dir)
     try:
-        run(cfg, out_dir)
+        return "skipped" if run(cfg, out_dir) is None else "done"
     except ConfigError as exc:
         _remove_if_empty(out_dir)
         print(f"error: {exc}", file=sys.stderr)

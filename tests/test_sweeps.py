@@ -1,0 +1,95 @@
+"""Sweeps end to end: parallel (joblib) multirun, resume, submitit_local, the loader."""
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pandas as pd
+import pytest
+
+from experiments import analyze
+from experiments.results import RESULTS, load_results
+
+TINY = ["+exp=article_example", "exp.steps=20", "exp.restarts=2", "exp.points=8", "progress=false"]
+
+
+def sweep(tmp_path: Path, *overrides: str) -> subprocess.CompletedProcess:
+    cmd = [sys.executable, "-m", "experiments.run", "-m", *TINY, *overrides,
+           f"hydra.sweep.dir={tmp_path / 'multirun'}"]
+    env = dict(os.environ, HYDRA_FULL_ERROR="1")
+    done = subprocess.run(cmd, capture_output=True, text=True, timeout=600, env=env)
+    assert done.returncode == 0, done.stderr[-3000:]
+    return done
+
+
+def job_lines(done, status):
+    return [line for line in done.stderr.splitlines() if line.startswith("[job") and f"] {status} " in line]
+
+
+@pytest.fixture(scope="module")
+def joblib_sweep(tmp_path_factory):
+    pytest.importorskip("hydra_plugins.hydra_joblib_launcher")
+    tmp = tmp_path_factory.mktemp("sweep")
+    first = sweep(tmp, "exp.x=0.1,0.2", "seed=0,1", "hydra/launcher=parallel", "hydra.launcher.n_jobs=2")
+    return tmp, first
+
+
+def test_parallel_sweep_writes_one_result_per_job_in_named_directories(joblib_sweep):
+    tmp, first = joblib_sweep
+    files = sorted((tmp / "multirun").rglob(RESULTS))
+    assert len(files) == 4
+    names = {f.parent.name for f in files}
+    fixed = "exp.points=8,exp.restarts=2,exp.steps=20"
+    assert names == {f"{fixed},exp.x={x},seed={s}" for x in (0.1, 0.2) for s in (0, 1)}
+    assert len(job_lines(first, "done")) == 4
+
+
+def test_rerun_skips_finished_jobs_and_redoes_only_missing_ones(joblib_sweep):
+    tmp, _ = joblib_sweep
+    files = sorted((tmp / "multirun").rglob(RESULTS))
+    stamps = {f: f.stat().st_mtime_ns for f in files}
+    again = sweep(tmp, "exp.x=0.1,0.2", "seed=0,1", "hydra/launcher=parallel", "hydra.launcher.n_jobs=2")
+    assert len(job_lines(again, "skipped")) == 4 and not job_lines(again, "done")
+    assert all(f.stat().st_mtime_ns == stamps[f] for f in files)
+
+    files[0].unlink()
+    (files[1].parent / f".{RESULTS}.tmp-12345").write_bytes(b"torn")  # debris of a killed job is ignored
+    once = sweep(tmp, "exp.x=0.1,0.2", "seed=0,1", "hydra/launcher=parallel", "hydra.launcher.n_jobs=2")
+    assert len(job_lines(once, "done")) == 1 and len(job_lines(once, "skipped")) == 3
+    assert files[0].exists()
+    assert all(f.stat().st_mtime_ns == stamps[f] for f in files[1:])
+
+
+def test_loader_and_analyze_over_the_sweep(joblib_sweep, capsys):
+    tmp, _ = joblib_sweep
+    df = load_results(tmp / "multirun")
+    assert df.run_dir.nunique() == 4
+    assert {"exp", "seed", "x", "run_dir"} <= set(df.columns)
+    assert sorted(df.groupby("run_dir")[["x", "seed"]].first().itertuples(index=False)) == [
+        (0.1, 0), (0.1, 1), (0.2, 0), (0.2, 1)]
+    assert analyze.main([str(tmp / "multirun"), "--out", str(tmp / "analysis")]) == 0
+    summary = pd.read_csv(tmp / "analysis" / "article_example_summary.csv")
+    assert {"seed", "x"} <= set(summary.columns) and len(summary) == 4
+    assert (tmp / "analysis" / "article_example_fit.png").stat().st_size > 10_000
+
+
+def test_corrupt_results_file_is_reported_and_skipped(joblib_sweep, tmp_path):
+    tmp, _ = joblib_sweep
+    import shutil
+
+    tree = tmp_path / "copy"
+    shutil.copytree(tmp / "multirun", tree)
+    bad = sorted(tree.rglob(RESULTS))[0]
+    bad.write_bytes(bad.read_bytes()[:100])
+    lines = []
+    df = load_results(tree, report=lines.append)
+    assert df.run_dir.nunique() == 3
+    assert len(lines) == 1 and str(bad) in lines[0]
+    assert df.attrs["skipped"][0][0] == str(bad)
+
+
+def test_submitit_local_sweep_completes(tmp_path):
+    pytest.importorskip("hydra_plugins.hydra_submitit_launcher")
+    sweep(tmp_path, "seed=0,1", "hydra/launcher=slurm_local")
+    assert len(list((tmp_path / "multirun").rglob(RESULTS))) == 2
