@@ -130,14 +130,18 @@ def figures(df: pd.DataFrame) -> dict[str, plt.Figure]:
     one = df if first_seed is None else df[df.seed == first_seed]
     figs = {}
 
-    fig, axes = plt.subplots(1, 2, figsize=(15, 4.8))
+    fig, axes = plt.subplots(2, 1, figsize=(8.5, 10))
     neurons = one[one.part == "neurons"]
     labels = {int(n): (f"a={o:.3f}" if np.isnan(dl) else f"a={o:.3f}\nδ={dl:.2e}")
               for n, o, dl in zip(neurons.neuron, neurons.output, neurons.delta)}
     G.draw(_graph_from_rows(one[one.part == "edges"]), ax=axes[0], labels=labels)
-    axes[0].set_title("the article's network: initial weights, outputs a and deltas δ for one point")
+    point = one.x.iloc[0] if "x" in one else None
+    axes[0].set_title("the article's network with its initial weights;\n"
+                      + (f"outputs a and deltas δ for the training point x = {point:g}" if point is not None
+                         else "outputs a and deltas δ for one training point"))
     G.draw(_graph_from_rows(one[one.part == "trained_edges"]), ax=axes[1])
-    axes[1].set_title("after training (best restart)")
+    axes[1].set_title("the same network after training (best restart)")
+    fig.tight_layout()
     figs["network"] = fig
 
     fig, (ax_fit, ax_loss) = plt.subplots(1, 2, figsize=(11, 4))

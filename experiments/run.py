@@ -8,9 +8,10 @@ sweep), the composed config again at the start of each job.
 
 from __future__ import annotations
 
+import concurrent.futures
+import os
 import shutil
 import sys
-import time
 from pathlib import Path
 
 
@@ -33,7 +34,7 @@ def resolved(cfg: DictConfig) -> dict:
 def validate(cfg: DictConfig):
     """Check the composed config; returns the experiment module."""
     if "exp" not in cfg or cfg.exp is None:
-        raise ConfigError(f"exp: no experiment chosen; use +exp=NAME with NAME one of {', '.join(experiments.available())}")
+        raise ConfigError(f"exp: no experiment chosen; allowed: +exp=NAME with NAME one of {', '.join(experiments.available())}")
     config = resolved(cfg)
     module = experiments.get(config["exp"].get("name"))
     check_config(module.SCHEMA, module.__name__.split(".")[-1], config["exp"], config)
@@ -93,20 +94,38 @@ def _remove_if_empty(out_dir: Path) -> None:
             shutil.rmtree(out_dir, ignore_errors=True)
 
 
-@hydra.main(version_base="1.3", config_path="../conf", config_name="config")
+CONF = str(Path(__file__).resolve().parents[1] / "conf")
+
+
+@hydra.main(version_base="1.3", config_path=CONF, config_name="config")
 def main(cfg: DictConfig) -> str:
     """Hydra's entry point; returns "done" or "skipped" (shown by the job-end callback)."""
     out_dir = Path(HydraConfig.get().runtime.output_dir)
     try:
-        return "skipped" if run(cfg, out_dir) is None else "done"
+        return "skipped" if _interruptible(run, cfg, out_dir) is None else "done"
     except ConfigError as exc:
         _remove_if_empty(out_dir)
         print(f"error: {exc}", file=sys.stderr)
         sys.exit(2)
-    except KeyboardInterrupt:
-        print(f"interrupted: {out_dir} keeps only finished results; rerun the same command to continue",
-              file=sys.stderr)
-        sys.exit(130)
+
+
+def _interruptible(fn, *args):
+    """Call ``fn(*args)`` in a worker thread so that Ctrl-C stops the job at once.
+
+    A compiled XLA computation cannot be interrupted from Python and would hold
+    the signal back until it ends; waiting on it from here can be. On Ctrl-C the
+    process exits at once with code 130: every file is written by rename, so
+    nothing is torn, finished jobs keep their results and a rerun continues.
+    """
+    with concurrent.futures.ThreadPoolExecutor(1) as pool:
+        future = pool.submit(fn, *args)
+        try:
+            return future.result()
+        except KeyboardInterrupt:
+            print("\ninterrupted: finished jobs keep their results; rerun the same command to continue",
+                  file=sys.stderr, flush=True)
+            sys.stdout.flush()
+            os._exit(130)
 
 
 def check_overrides(argv: list[str]) -> None:
@@ -122,7 +141,7 @@ def check_overrides(argv: list[str]) -> None:
               for o in overrides if not o.is_delete()}
     names = values.get("exp", [])
     if not names:
-        raise ConfigError(f"exp: no experiment chosen; use +exp=NAME with NAME one of {', '.join(experiments.available())}")
+        raise ConfigError(f"exp: no experiment chosen; allowed: +exp=NAME with NAME one of {', '.join(experiments.available())}")
     modules = {name: experiments.get(name) for name in names}
     for key, vals in values.items():
         if key.startswith("hydra") or key == "exp":

@@ -330,6 +330,7 @@ def draw(graph: Graph, ax=None, labels: Mapping[Name, str] | None = None, weight
     edges as arrows with their weights. ``labels`` adds text under neurons
     (e.g. their outputs). Returns the matplotlib Axes."""
     import matplotlib.pyplot as plt
+    import numpy as np
     from matplotlib.patches import Circle, FancyArrowPatch
 
     if ax is None:
@@ -337,16 +338,19 @@ def draw(graph: Graph, ax=None, labels: Mapping[Name, str] | None = None, weight
     pos = {}
     for l, layer in enumerate(graph.layers()):
         for k, name in enumerate(layer):
-            pos[name] = (2.4 * l, (len(layer) - 1) / 2 - k)
+            pos[name] = (2.4 * l, 1.3 * ((len(layer) - 1) / 2 - k))
     radius = 0.28
     for (src, dst), w in graph.weights.items():
         (x0, y0), (x1, y1) = pos[src], pos[dst]
         ax.add_patch(FancyArrowPatch(pos[src], pos[dst], arrowstyle="-|>", mutation_scale=12,
                                      shrinkA=radius * 72, shrinkB=radius * 72, color="0.35", lw=1))
-        t = 0.3  # label near the target so labels of edges into one neuron separate
-        lx, ly = x0 + (1 - t) * (x1 - x0), y0 + (1 - t) * (y1 - y0)
-        ax.text(lx, ly + 0.08, weight_format.format(float(w)), fontsize=8, ha="center",
-                va="bottom", color="0.15", bbox=dict(fc="white", ec="none", pad=0.5, alpha=0.8))
+        # The weight sits near the neuron the edge enters (it belongs to that neuron),
+        # written along the edge so labels of edges into one neuron stay apart.
+        t = 0.68
+        angle = float(np.degrees(np.arctan2(y1 - y0, x1 - x0)))
+        ax.text(x0 + t * (x1 - x0), y0 + t * (y1 - y0), weight_format.format(float(w)), fontsize=8,
+                ha="center", va="center", rotation=angle, rotation_mode="anchor", color="0.1",
+                transform_rotates_text=True, bbox=dict(fc="white", ec="none", pad=0.3, alpha=0.9))
     for name, (x, y) in pos.items():
         neuron = graph.neurons[name]
         ax.add_patch(Circle((x, y), radius, fc=COLOURS[neuron.kind], ec="0.2", lw=1.2, zorder=3))
