@@ -6,6 +6,7 @@ restarts in one compiled program (``train``). General feed-forward graphs, the
 article's picture of a network, live in ``nnlab.graph``.
 """
 
+from . import graph
 from .activations import ACTIVATIONS, Activation, get_activation
 from .backprop import backward, loss_and_grad
 from .losses import LOSSES, get_loss
@@ -16,6 +17,7 @@ from .train import TrainResult, train
 __version__ = "0.1.0"
 
 __all__ = [
+    "graph",
     "ACTIVATIONS", "Activation", "get_activation",
     "backward", "loss_and_grad",
     "LOSSES", "get_loss",

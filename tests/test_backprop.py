@@ -107,3 +107,17 @@ def test_cross_entropy_needs_sigmoid_output():
     params = nnlab.init_mlp(jax.random.key(0), [2, 1])
     with pytest.raises(ValueError, match="cross_entropy.*sigmoid"):
         nnlab.loss_and_grad(params, jnp.ones((1, 2)), jnp.ones((1, 1)), output="identity", loss="cross_entropy")
+
+
+@pytest.mark.parametrize("hidden, loss", [("sigmoid", "squared"), ("tanh", "cross_entropy"), ("relu", "squared")])
+def test_float32_gradients_agree_with_float64_on_well_conditioned_nets(hidden, loss):
+    rng = np.random.default_rng(5)
+    params64 = random_params(rng, [4, 8, 8, 1])
+    x64 = jnp.asarray(rng.normal(size=(16, 4)))
+    y64 = jnp.asarray(rng.integers(0, 2, size=(16, 1)), jnp.float64)
+    params32, x32, y32 = jax.tree.map(lambda a: a.astype(jnp.float32), (params64, x64, y64))
+    v64, g64 = hand_derived(params64, x64, y64, hidden, "sigmoid", loss)
+    v32, g32 = hand_derived(params32, x32, y32, hidden, "sigmoid", loss)
+    assert v32.dtype == jnp.float32
+    np.testing.assert_allclose(v32, v64, rtol=1e-5)
+    assert relative_error(g32, g64) <= 1e-5
