@@ -1,0 +1,381 @@
+"""Threshold functions, and the exact minimal width of one-hidden-layer threshold nets.
+
+A threshold function of n bits is h(x) = [w.x + b >= 0]; truth tables follow
+``nnlab.boolean`` (bit i of f is f(x(i))), held as int64 for n <= 5.
+``threshold_functions(n)`` lists all of them, n <= 5, each with small integer
+weights; their number is checked against OEIS A000609 (2, 4, 14, 104, 1882, 94572).
+
+``min_widths(n)`` gives every function of n <= 4 bits its least width k: the
+fewest hidden threshold units h_1..h_k in a network
+    f(x) = [w.h(x) + v.x + b >= 0]     (v = 0 unless ``shortcuts``),
+with a witness network for each. Width 0 is the output unit alone: the constants
+(with shortcuts: every threshold function). S_k, the functions of width <= k,
+is built one level at a time from these facts:
+
+* negating a hidden unit gives a threshold unit again and flips the sign of its
+  output weight, so the output may be taken monotone in the hidden units;
+* S_k is closed under permuting and negating inputs and negating the output
+  (NPN), so one hidden unit may be fixed to a representative r of its NPN class;
+* an output that ignores a unit is width k - 1; one where a unit h dominates
+  (output = h AND g' or h OR g', g' an output of the other units) gives
+  f = r AND g or r OR g with g in S_{k-1}, up to NPN;
+* the other outputs, "non-decomposable" ones (k <= 3 without shortcuts: only
+  MAJ(h1, h2, h3)), are enumerated as F(r, h2, .., hk) over all thresholds h2..hk.
+Level k is exact when that enumeration was affordable (``budget``). A function
+first reached at level k with levels 0..k-1 exact has a proven minimum: the lower
+bound by exhaustion, the upper bound by its witness (checked by ``verify``).
+"""
+
+from __future__ import annotations
+
+import functools
+import math
+from typing import NamedTuple
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+
+from .boolean import inputs
+from .mlp import Params, forward
+
+A000609 = (2, 4, 14, 104, 1882, 94572, 15028134, 8378070864, 17561539552946, 144130531453121108)
+MAX_WEIGHT = (0, 1, 1, 2, 3, 5)  # n = 0..5: integer weights up to this realize every threshold function
+MAX_TABLE_N = 5
+MAX_EXACT_N = 4
+
+
+class Thresholds(NamedTuple):
+    """Every threshold function of n bits: h(x) = [weights . x + bias >= 0]."""
+
+    tables: np.ndarray  # (m,) int64 truth tables, increasing
+    weights: np.ndarray  # (m, n) int64
+    bias: np.ndarray  # (m,) int64
+
+
+def _pack(values: np.ndarray) -> np.ndarray:
+    """0/1 values (..., P) with P <= 64 -> int64 tables (...,), bit i = values[..., i]."""
+    packed = np.packbits(values.astype(bool), axis=-1, bitorder="little")
+    padded = np.zeros(values.shape[:-1] + (8,), np.uint8)
+    padded[..., : packed.shape[-1]] = packed
+    return padded.view("<u8")[..., 0].astype(np.int64)
+
+
+def _simplest_first(weights: np.ndarray, bias: np.ndarray) -> np.ndarray:
+    """Order by max |w|, then sum |w|, then |b|."""
+    a = np.abs(weights)
+    return np.lexsort((np.abs(bias), a.sum(1), a.max(1, initial=0)))
+
+
+@functools.lru_cache(maxsize=None)
+def threshold_functions(n: int) -> Thresholds:
+    """All threshold functions of n <= 5 bits, each with the smallest integer weights
+    found (least max |w|, then sum |w|, then |b|). Enumerates w in [-M, M]^n and
+    every distinct threshold; complete because the count equals A000609[n]."""
+    if not 0 <= n <= MAX_TABLE_N:
+        raise ValueError(f"threshold functions are enumerated for n = 0..{MAX_TABLE_N}, got n={n}")
+    x = inputs(n).astype(np.int64)  # (P, n)
+    M = MAX_WEIGHT[n]
+    grid = np.indices((2 * M + 1,) * n).reshape(n, -1).T - M if n else np.zeros((1, 0), np.int64)
+    grid = grid[_simplest_first(grid, np.zeros(len(grid), np.int64))]
+    parts = [(np.zeros(1, np.int64), np.zeros((1, n), np.int64), -np.ones(1, np.int64))]  # constant 0
+    for chunk in np.array_split(grid, max(1, len(grid) // 2048)):
+        sums = chunk @ x.T  # (c, P)
+        fires = sums[:, None, :] >= sums[:, :, None]  # (c, P thresholds, P inputs)
+        tables = _pack(fires).reshape(-1)
+        weights = np.repeat(chunk, x.shape[0], axis=0)
+        bias = -sums.reshape(-1)
+        order = _simplest_first(weights, bias)
+        _, first = np.unique(tables[order], return_index=True)
+        keep = order[first]
+        parts.append((tables[keep], weights[keep], bias[keep]))
+    tables, weights, bias = (np.concatenate(p) for p in zip(*parts))
+    order = _simplest_first(weights, bias)
+    _, first = np.unique(tables[order], return_index=True)  # sorted by table, simplest kept
+    keep = order[first]
+    return Thresholds(tables[keep], weights[keep], bias[keep])
+
+
+def threshold_index(th: Thresholds, tables: np.ndarray) -> np.ndarray:
+    """Row of each table in ``th`` (-1 where it is not a threshold function)."""
+    tables = np.asarray(tables, np.int64)
+    pos = np.clip(np.searchsorted(th.tables, tables), 0, len(th.tables) - 1)
+    return np.where(th.tables[pos] == tables, pos, -1)
+
+
+# ---------------------------------------------------------------- NPN symmetry
+
+def generators(n: int) -> list[tuple]:
+    """Generators of the NPN group: ("swap", j) swaps x_j and x_{j+1}, ("negate", 0)
+    negates x_0, ("complement",) negates the output."""
+    return [("swap", j) for j in range(n - 1)] + [("negate", 0), ("complement",)]
+
+
+def apply_generator(tables: np.ndarray, n: int, gen: tuple) -> np.ndarray:
+    """The functions f o sigma (or NOT f for "complement"). tables: (...,) int64."""
+    tables = np.asarray(tables, np.int64)
+    full = (1 << 2**n) - 1
+    if gen[0] == "complement":
+        return full ^ tables
+    x = inputs(n)
+    if gen[0] == "swap":
+        j = gen[1]
+        x[:, [j, j + 1]] = x[:, [j + 1, j]]
+    else:
+        x[:, gen[1]] ^= 1
+    source = x.astype(np.int64) @ (1 << np.arange(n))  # point i reads f at sigma(x(i))
+    out = np.zeros_like(tables)
+    for i, s in enumerate(source):
+        out |= ((tables >> s) & 1) << i
+    return out
+
+
+@functools.lru_cache(maxsize=None)
+def _generator_maps(n: int) -> tuple[tuple[tuple, np.ndarray], ...]:
+    every = np.arange(2 ** (2**n), dtype=np.int64)
+    return tuple((gen, apply_generator(every, n, gen)) for gen in generators(n))
+
+
+@functools.lru_cache(maxsize=None)
+def npn_labels(n: int) -> np.ndarray:
+    """(2^(2^n),) the smallest function in each function's NPN class, n <= 4."""
+    label = np.arange(2 ** (2**n), dtype=np.int64)
+    while True:
+        new = label
+        for _, image in _generator_maps(n):
+            new = np.minimum(new, new[image])
+        if np.array_equal(new, label):
+            return label
+        label = new
+
+
+# ---------------------------------------------------------------- minimal widths
+
+class Widths(NamedTuple):
+    """Least width of every function of n bits, with a witness network for each.
+
+    f(x) = [sum_i out_w[f, i] h_i(x) + out_v[f] . x + out_b[f] >= 0], h_i the threshold
+    function with truth table hidden[f, i] (-1: no unit); all weights are integers.
+    """
+
+    n: int
+    shortcuts: bool
+    width: np.ndarray  # (F,) int64, F = 2^(2^n)
+    proven: np.ndarray  # (F,) bool: width is the proven minimum (else an upper bound)
+    hidden: np.ndarray  # (F, K) int64, K = the largest width
+    out_w: np.ndarray  # (F, K) int64
+    out_v: np.ndarray  # (F, n) int64, zero without shortcuts
+    out_b: np.ndarray  # (F,) int64
+    exact_levels: tuple[bool, ...]  # level k was searched exhaustively
+
+
+class _Search:
+    """The growing S_k with witnesses; ``add`` records new functions, ``close`` takes NPN images."""
+
+    def __init__(self, n: int):
+        F = 2 ** (2**n)
+        self.n, K = n, 2**n + 1
+        self.width = np.full(F, -1, np.int64)
+        self.hidden = np.full((F, K), -1, np.int64)
+        self.out_w = np.zeros((F, K), np.int64)
+        self.out_v = np.zeros((F, n), np.int64)
+        self.out_b = np.zeros(F, np.int64)
+
+    def add(self, level, f, hidden, out_w, out_v, out_b) -> np.ndarray:
+        """Record the functions f (first of each, unseen ones) with their witnesses."""
+        new = self.width[f] < 0
+        f, pick = np.unique(f[new], return_index=True)
+        idx = np.flatnonzero(new)[pick]
+        k = hidden.shape[1]
+        self.width[f] = level
+        self.hidden[f, :k], self.out_w[f, :k] = hidden[idx], out_w[idx]
+        self.out_v[f], self.out_b[f] = out_v[idx], out_b[idx]
+        return f
+
+    def close(self, level, frontier: np.ndarray) -> None:
+        while frontier.size:
+            found = []
+            for gen, image in _generator_maps(self.n):
+                hidden, w, v, b = (a[frontier] for a in (self.hidden, self.out_w, self.out_v, self.out_b))
+                if gen[0] == "complement":  # NOT [L >= 0] = [-L - 1 >= 0] for integer L
+                    w, v, b = -w, -v, -b - 1
+                else:
+                    hidden = np.where(hidden >= 0, image[np.maximum(hidden, 0)], -1)
+                    v = v.copy()
+                    if gen[0] == "swap":
+                        v[:, [gen[1], gen[1] + 1]] = v[:, [gen[1] + 1, gen[1]]]
+                    else:  # v_0 (1 - x_0) = v_0 - v_0 x_0
+                        b, v[:, 0] = b + v[:, 0], -v[:, 0]
+                found.append(self.add(level, image[frontier], hidden, w, v, b))
+            frontier = np.concatenate(found)
+
+
+def _nondecomposable_outputs(nx: int, k: int) -> Thresholds | None:
+    """Output units over nx inputs (variables 0..nx-1) and k hidden units (nx..nx+k-1)
+    that are monotone in, depend on and are not dominated by any hidden unit."""
+    if nx + k > MAX_TABLE_N:
+        return None
+    th = threshold_functions(nx + k)
+    t, keep = th.tables, np.ones(len(th.tables), bool)
+    full = (1 << 2 ** (nx + k)) - 1
+    for i in range(nx, nx + k):
+        on = _pack(inputs(nx + k)[:, i])  # the points where variable i is 1
+        hi, lo = (t & on) >> (1 << i), t & ~on & full  # the restrictions, read at points with x_i = 0
+        keep &= (lo & ~hi == 0) & (lo != hi) & (lo != 0) & (hi != ~on & full)
+    return Thresholds(t[keep], th.weights[keep], th.bias[keep])
+
+
+def _enumerate_outputs(search, level, outs: Thresholds, nx, reps, hid) -> np.ndarray:
+    """Add F(r, h_2, .., h_k) for every output F, representative r and thresholds h_2..h_k."""
+    n, k = search.n, level
+    full = (1 << 2**n) - 1
+    width_x = 2**nx
+    codes = np.arange(2**k)
+    blocks = (outs.tables[:, None] >> (codes[None, :] * width_x)) & ((1 << width_x) - 1)  # (F, 2^k)
+    if nx == 0:
+        blocks = blocks * full  # a constant per hidden code, spread over all inputs
+    found = []
+    for r in reps:
+        g = (blocks[:, 1::2] & r) | (blocks[:, 0::2] & ~r & full)  # unit 1 fixed to r
+        for _ in range(k - 1):  # fold the next unit over every threshold h
+            h = hid.reshape((1,) * (g.ndim - 1) + (-1, 1))
+            g = (g[..., None, 1::2] & h) | (g[..., None, 0::2] & ~h & full)
+        f = g[..., 0].reshape(-1)
+        unseen = np.flatnonzero(search.width[f] < 0)
+        if unseen.size == 0:
+            continue
+        which = np.unravel_index(unseen, g.shape[:-1])
+        hidden = np.stack([np.full(unseen.size, r)] + [hid[i] for i in which[1:]], 1)
+        wx = outs.weights[which[0]]
+        out_v = wx[:, :nx] if nx else np.zeros((unseen.size, n), np.int64)
+        found.append(search.add(level, f[unseen], hidden, wx[:, nx:], out_v, outs.bias[which[0]]))
+    return np.concatenate(found) if found else np.zeros(0, np.int64)
+
+
+@functools.lru_cache(maxsize=None)
+def min_widths(n: int, shortcuts: bool = False, budget: float = 3e8) -> Widths:
+    """The least width of every function of n <= 4 bits (see the module docstring).
+
+    budget: the most candidate functions one level may enumerate; levels beyond it
+    are searched by dominant units only (upper bounds, marked not proven).
+    """
+    if not 1 <= n <= MAX_EXACT_N:
+        raise ValueError(f"minimal widths are computed for n = 1..{MAX_EXACT_N}, got n={n}")
+    search = _Search(n)
+    full = (1 << 2**n) - 1
+    th = threshold_functions(n)
+    hid = th.tables[(th.tables != 0) & (th.tables != full)]  # hidden units worth having
+    reps = np.unique(npn_labels(n)[hid])
+    if shortcuts:  # width 0: the output unit alone is any threshold function
+        seeds = (th.tables, np.zeros((len(hid) + 2, 0), np.int64), np.zeros((len(hid) + 2, 0), np.int64),
+                 th.weights, th.bias)
+    else:
+        seeds = (np.array([0, full]), np.zeros((2, 0), np.int64), np.zeros((2, 0), np.int64),
+                 np.zeros((2, n), np.int64), np.array([-1, 0]))
+    search.close(0, search.add(0, *seeds))
+    exact = [True]
+    nx = n if shortcuts else 0
+    while (search.width < 0).any():
+        k = len(exact)
+        prev = np.flatnonzero(search.width == k - 1)
+        hidden, w, v, b = (a[prev] for a in (search.hidden, search.out_w, search.out_v, search.out_b))
+        big = 1 + np.abs(w).sum(1) + np.abs(v).sum(1) + np.abs(b)  # |output sum| < big
+        hidden = hidden[:, :k].copy()
+        w = np.concatenate([w[:, : k - 1], big[:, None]], 1)
+        found = []
+        for r in reps:  # r AND g: [L_g + big (r - 1) >= 0];  r OR g: [L_g + big r >= 0]
+            hidden[:, k - 1] = r
+            found.append(search.add(k, r & prev, hidden, w, v, b - big))
+            found.append(search.add(k, r | prev, hidden, w, v, b))
+        outs = _nondecomposable_outputs(nx, k)
+        affordable = outs is not None and len(reps) * len(outs.tables) * len(hid) ** (k - 1) <= budget
+        if affordable and len(outs.tables):
+            found.append(_enumerate_outputs(search, k, outs, nx, reps, hid))
+        exact.append(affordable)
+        search.close(k, np.concatenate(found))
+    K = int(search.width.max())
+    proven = np.array([all(exact[:w]) for w in range(K + 1)])[search.width]
+    return Widths(n, shortcuts, search.width, proven, search.hidden[:, :K], search.out_w[:, :K],
+                  search.out_v, search.out_b, tuple(exact))
+
+
+def witness_params(widths: Widths, functions=None, dtype=jnp.float32) -> Params:
+    """Witness networks as nnlab params with a leading axis over ``functions`` (default all).
+
+    Hidden layer: K threshold units padded to the largest width (unused units have
+    zero weights and output weight), then, with shortcuts, n copy units x_j = [x_j - 1 >= 0].
+    Use with ``forward(p, x, hidden="step", output="step")``.
+    """
+    n = widths.n
+    fs = np.arange(len(widths.width)) if functions is None else np.asarray(functions, np.int64)
+    th = threshold_functions(n)
+    hidden = widths.hidden[fs]
+    row = threshold_index(th, np.maximum(hidden, 0))
+    used = hidden >= 0
+    W1 = np.where(used[..., None], th.weights[row], 0).transpose(0, 2, 1)  # (F, n, K)
+    b1 = np.where(used, th.bias[row], -1)
+    W2, b2 = widths.out_w[fs], widths.out_b[fs]
+    if widths.shortcuts:
+        W1 = np.concatenate([W1, np.broadcast_to(np.eye(n, dtype=np.int64), (len(fs), n, n))], 2)
+        b1 = np.concatenate([b1, -np.ones((len(fs), n), np.int64)], 1)
+        W2 = np.concatenate([W2, widths.out_v[fs]], 1)
+    return [{"W": jnp.asarray(W1, dtype), "b": jnp.asarray(b1, dtype)},
+            {"W": jnp.asarray(W2[..., None], dtype), "b": jnp.asarray(b2[:, None], dtype)}]
+
+
+@jax.jit
+def _outputs(params: Params, x: jax.Array) -> jax.Array:
+    return jax.vmap(lambda p: forward(p, x, hidden="step", output="step")[:, 0])(params)
+
+
+def verify(widths: Widths, functions=None) -> np.ndarray:
+    """(F,) bool: each witness network, run by ``nnlab.forward`` with step units on all
+    2^n inputs, computes its function."""
+    fs = np.arange(len(widths.width)) if functions is None else np.asarray(functions, np.int64)
+    out = np.asarray(_outputs(witness_params(widths, fs), jnp.asarray(inputs(widths.n), jnp.float32)))
+    return _pack(out > 0.5) == fs
+
+
+# ---------------------------------------------------------------- counting bounds
+
+def log2_cover(points: int, dim: int) -> float:
+    """log2 of Cover's (1965) count 2 sum_{i<dim} C(points-1, i): the most dichotomies
+    of ``points`` points in R^(dim-1) that a threshold unit (with bias) can realize."""
+    return math.log2(2 * sum(math.comb(points - 1, i) for i in range(min(dim, points))))
+
+
+def threshold_count_bound(n: int) -> int:
+    """The number of threshold functions of n bits: exact (A000609) for n <= 9, else
+    Cover's bound 2 sum_{i<=n} C(2^n - 1, i) (an upper bound)."""
+    if n < len(A000609):
+        return A000609[n]
+    return 2 * sum(math.comb(2**n - 1, i) for i in range(n + 1))
+
+
+def log2_network_functions(n: int, k: int) -> float:
+    """log2 of an upper bound on the functions of n bits computed with k hidden units:
+    multisets of k hidden threshold functions, C(T + k - 1, k), times the output's
+    dichotomies of at most 2^n hidden codes in R^k (Cover), at most |threshold(k)|."""
+    T = threshold_count_bound(n)
+    multisets = sum(math.log2(T + i) for i in range(k)) - math.log2(math.factorial(k))
+    out = log2_cover(2**n, k + 1)
+    if k < len(A000609):
+        out = min(out, math.log2(A000609[k]))
+    return multisets + out
+
+
+def counting_lower_bound(n: int) -> int:
+    """The least k whose networks could compute all 2^(2^n) functions (a lower bound on
+    the width that implements every function of n bits)."""
+    k = 0
+    while log2_network_functions(n, k) < 2**n:
+        k += 1
+    return k
+
+
+def article_bound(n: int, values: int = 100) -> int:
+    """The article's argument: a net with W weights of ``values`` settings each has
+    values^W configurations; telling 2^(2^n) functions apart needs values^W >= 2^(2^n).
+    W = k (n + 1) + k + 1 for width k. Returns the least such k."""
+    per_unit, fixed = (n + 2) * math.log2(values), math.log2(values)
+    return max(0, math.ceil((2**n - fixed) / per_unit))
