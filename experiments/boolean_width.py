@@ -49,8 +49,8 @@ SCHEMA = {
 }
 
 BOUNDS = {
-    "construction": "construction: one unit per input (2^n)",
-    "construction_smaller_side": "construction, smaller side (2^(n-1))",
+    "construction": "construction: a unit per true input (2^n)",
+    "construction_smaller_side": "construction on the smaller side (2^(n-1))",
     "counting": "counting lower bound",
     "article": "article's count (100 values/weight)",
 }
@@ -84,19 +84,31 @@ def _functions(exp, n: int, seed: int) -> list[tuple[str, int]]:
 
 
 def _construction(exp, n: int, seed: int) -> pd.DataFrame:
+    """Each construction, padded with idle units to width 2^n (one shape, one compiled
+    program per n), run on all inputs; chunks keep the hidden activations <= 2^26 numbers."""
     x = jnp.asarray(B.inputs(n), jnp.float32)
-    run = jax.jit(lambda p: nnlab.forward(p, x, hidden="step", output="step")[:, 0])
-    rows = []
-    for family, f in _functions(exp, n, seed):
-        params = B.construction(f, n)
-        k = params[0]["W"].shape[1]
-        pad = 2**n - k  # one shape per n, so one compiled program
-        padded = [{"W": jnp.pad(params[0]["W"], ((0, 0), (0, pad))), "b": jnp.pad(params[0]["b"], (0, pad), constant_values=-1)},
-                  {"W": jnp.pad(params[1]["W"], ((0, pad), (0, 0))), "b": params[1]["b"]}]
-        computed = B.from_bits(np.asarray(run(padded)) > 0.5)
-        rows.append(dict(mode="construction", n=n, family=family, function=B.to_hex(f, n), width=k,
-                         correct=computed == f))
-    return pd.DataFrame(rows)
+    run = jax.jit(jax.vmap(lambda p: nnlab.forward(p, x, hidden="step", output="step")[:, 0]))
+    pairs = _functions(exp, n, seed)
+    nets = [B.construction(f, n) for _, f in pairs]
+    widths = [p[0]["W"].shape[1] for p in nets]
+    chunk = max(1, 2**26 // 4**n)
+    computed = []
+    for start in range(0, len(nets), chunk):
+        part = nets[start:start + chunk]
+        part = part + [part[-1]] * (min(chunk, len(nets)) - len(part))  # a fixed chunk shape
+        stacked = [{key: np.stack([_pad_units(p, 2**n)[layer][key] for p in part]) for key in ("W", "b")}
+                   for layer in range(2)]
+        computed += [B.from_bits(o > 0.5) for o in np.asarray(run(stacked))]
+    return pd.DataFrame([dict(mode="construction", n=n, family=family, function=B.to_hex(f, n), width=k,
+                              correct=c == f) for (family, f), k, c in zip(pairs, widths, computed)])
+
+
+def _pad_units(params, width: int) -> list[dict]:
+    """Params with idle hidden units (no input, bias -1, output weight 0) up to ``width``."""
+    (W1, b1), (W2, b2) = ((np.asarray(p["W"]), np.asarray(p["b"])) for p in params)
+    pad = width - W1.shape[1]
+    return [{"W": np.pad(W1, ((0, 0), (0, pad))), "b": np.pad(b1, (0, pad), constant_values=-1)},
+            {"W": np.pad(W2, ((0, pad), (0, 0))), "b": b2}]
 
 
 def _exact(exp, n: int, seed: int) -> pd.DataFrame:
@@ -130,8 +142,9 @@ def _initial_params(seed: int, n_in: int, width_max: int, widths: np.ndarray, re
     units, out_b = jax.vmap(one_restart)(jnp.arange(int(restarts.max()) + 1))
     units, out_b = np.asarray(units)[restarts], np.asarray(out_b)[restarts]  # (runs, width_max, n_in + 2)
     scale = 1 / np.sqrt(widths)[:, None]
-    return [{"W": units[:, :, :n_in].transpose(0, 2, 1) / np.sqrt(n_in), "b": units[:, :, n_in] / np.sqrt(n_in)},
-            {"W": (units[:, :, n_in + 1] * scale)[:, :, None], "b": out_b[:, None] * scale}]
+    params = [{"W": units[:, :, :n_in].transpose(0, 2, 1) / np.sqrt(n_in), "b": units[:, :, n_in] / np.sqrt(n_in)},
+              {"W": (units[:, :, n_in + 1] * scale)[:, :, None], "b": out_b[:, None] * scale}]
+    return jax.tree.map(lambda a: np.asarray(a, np.float32), params)
 
 
 def _learned_all(exp, seed: int) -> pd.DataFrame:
@@ -161,8 +174,8 @@ def _learned_all(exp, seed: int) -> pd.DataFrame:
     mask = [{"W": inp[:, :, None] * unit[:, None, :], "b": unit},
             {"W": unit[:, :, None], "b": np.ones((len(df), 1), np.float32)}]
     init = _initial_params(seed, n_max, w_max, width, restart)
-    init[0]["W"] = init[0]["W"] * np.sqrt(n_max / n_of)[:, None, None]  # N(0, 1/n) on the n live inputs
-    init[0]["b"] = init[0]["b"] * np.sqrt(n_max / n_of)[:, None]
+    live = np.sqrt(n_max / n_of).astype(np.float32)  # N(0, 1/n) on the n live inputs
+    init[0]["W"], init[0]["b"] = init[0]["W"] * live[:, None, None], init[0]["b"] * live[:, None]
     y = np.stack(targets).astype(np.float32)[df.target.to_numpy()][:, :, None]  # (runs, 2^n_max, 1)
     result = nnlab.train(jax.random.key(seed), x, y, sizes=[n_max, w_max, 1], restarts=len(df),
                          steps=exp.steps, lr=exp.lr, hidden="sigmoid", output="sigmoid", loss="squared",
@@ -186,7 +199,9 @@ def compute(exp, seed: int, progress: bool) -> pd.DataFrame:
     frames = []
     for mode, n in tqdm(units, desc="boolean_width", disable=not progress):
         frames.append(_learned_all(exp, seed) if mode == "learned" else MODE_RUNS[mode](exp, n, seed))
-    return pd.concat(frames, ignore_index=True)
+    df = pd.concat(frames, ignore_index=True)
+    integers = [c for c in ("n", "width", "restart", "min_width", "threshold_width") if c in df]
+    return df.astype({c: "Int64" for c in integers})  # integers, missing where a mode has no such column
 
 
 # ---------------------------------------------------------------- summary
@@ -195,8 +210,8 @@ def _learned_minimum(learned: pd.DataFrame) -> pd.DataFrame:
     """Per (seed, n, family, function): the least width any restart solved (NaN: none)."""
     keys = [k for k in ("seed", "n", "family", "function") if k in learned]
     solved_widths = learned[learned.solved].groupby(keys).width.min()
-    table = learned.groupby(keys).threshold_width.first().to_frame()
-    table["learned_width"] = solved_widths.reindex(table.index)
+    table = learned.groupby(keys).threshold_width.first().astype(float).to_frame()
+    table["learned_width"] = solved_widths.reindex(table.index).astype(float)
     table["largest_width_tried"] = learned.groupby(keys).width.max()
     return table.reset_index()
 
@@ -288,6 +303,15 @@ def _seed_spread(ax, table: pd.DataFrame, x: str, y: str, log: bool = False, **s
                     ecolor=line.get_color(), capsize=3, lw=1)
 
 
+def _exact_rows(df: pd.DataFrame) -> tuple[pd.DataFrame, str]:
+    """The exact rows to draw: those without shortcuts when a table holds both kinds."""
+    exact = df[df["mode"] == "exact"]
+    if "shortcuts" not in exact or not exact.shortcuts.astype(bool).any():
+        return exact, " (threshold units)"
+    plain = exact[~exact.shortcuts.astype(bool)]
+    return (plain, " (threshold units)") if len(plain) else (exact, " (threshold units, shortcuts)")
+
+
 def _figure_widths(df: pd.DataFrame) -> plt.Figure:
     fig, ax = plt.subplots(figsize=(9.5, 5))
     theory = df[df["mode"] == "theory"]
@@ -299,14 +323,14 @@ def _figure_widths(df: pd.DataFrame) -> plt.Figure:
         d = theory[theory.bound == bound] if len(theory) else theory
         if len(d):
             _seed_spread(ax, d, "n", "width", log=True, label=BOUNDS[bound], **style)
-    exact = df[df["mode"] == "exact"]
+    exact, label = _exact_rows(df)
     if len(exact):
         keys = ["seed", "n"] if "seed" in exact else ["n"]
         per_seed = exact.groupby(keys).min_width.agg(["max", "mean"]).reset_index()
         _seed_spread(ax, per_seed, "n", "max", log=True, color="C0", marker="s", lw=2.5,
-                     label="exact minimum (threshold units), largest")
+                     label=f"exact minimum{label}, largest")
         _seed_spread(ax, per_seed, "n", "mean", log=True, color="C0", marker="s", ls="--", mfc="white",
-                     label="exact minimum (threshold units), mean")
+                     label=f"exact minimum{label}, mean")
     learned = df[df["mode"] == "learned"]
     if len(learned):
         best = _learned_minimum(learned)
@@ -327,7 +351,8 @@ def _figure_widths(df: pd.DataFrame) -> plt.Figure:
 
 
 def _figure_histogram(df: pd.DataFrame) -> plt.Figure:
-    exact = df[df["mode"] == "exact"].copy()
+    exact, label = _exact_rows(df)
+    exact = exact.copy()
     exact["min_width"] = exact.min_width.astype(int)
     if "seed" not in exact:
         exact["seed"] = 0
@@ -349,7 +374,7 @@ def _figure_histogram(df: pd.DataFrame) -> plt.Figure:
     ax.set_ylim(top=8)
     ax.set_xticks(widths)
     ax.set(xlabel="least number of hidden threshold units", ylabel="fraction of all functions (log scale)",
-           title="Exact minimal width of every boolean function of n bits (labels: counts)")
+           title=f"Exact minimal width{label} of every function of n bits (labels: counts)")
     ax.legend(fontsize=8, loc="upper right", ncol=len(ns))
     fig.tight_layout()
     return fig
@@ -358,9 +383,13 @@ def _figure_histogram(df: pd.DataFrame) -> plt.Figure:
 def _figure_success(df: pd.DataFrame) -> plt.Figure:
     learned = df[df["mode"] == "learned"]
     ns = sorted(learned.n.unique())
-    fig, axes = plt.subplots(1, len(ns), figsize=(3.6 * len(ns) + 1.6, 3.8), squeeze=False, sharey=True)
+    cols = min(len(ns), 4)
+    rows = -(-len(ns) // cols)
+    fig, axes = plt.subplots(rows, cols, figsize=(3.6 * cols + 1.6, 3.6 * rows), squeeze=False, sharey=True)
     families = sorted(learned.family.unique())
-    for ax, n in zip(axes[0], ns):
+    for ax in axes.flat[len(ns):]:
+        ax.set_visible(False)
+    for ax, n in zip(axes.flat, ns):
         d = learned[learned.n == n]
         for family in families:
             f = d[d.family == family]
@@ -374,7 +403,8 @@ def _figure_success(df: pd.DataFrame) -> plt.Figure:
         ax.set(title=f"n = {n}", xlabel="hidden sigmoid units", ylim=(-0.03, 1.03))
         ax.set_xticks(sorted(int(w) for w in d.width.unique()))
         ax.grid(alpha=0.3)
-    axes[0][0].set_ylabel("fraction of restarts at 100% accuracy")
+    for row in axes:
+        row[0].set_ylabel("fraction of restarts\nat 100% accuracy")
     axes[0][-1].legend(fontsize=8, title="family\n(dotted: threshold\nminimum)", title_fontsize=7,
                        loc="upper left", bbox_to_anchor=(1.02, 1.0), borderaxespad=0)
     fig.tight_layout()
