@@ -267,8 +267,8 @@ def min_widths(n: int, shortcuts: bool = False, budget: float = 3e8) -> Widths:
     hid = th.tables[(th.tables != 0) & (th.tables != full)]  # hidden units worth having
     reps = np.unique(npn_labels(n)[hid])
     if shortcuts:  # width 0: the output unit alone is any threshold function
-        seeds = (th.tables, np.zeros((len(hid) + 2, 0), np.int64), np.zeros((len(hid) + 2, 0), np.int64),
-                 th.weights, th.bias)
+        none = np.zeros((len(th.tables), 0), np.int64)
+        seeds = (th.tables, none, none, th.weights, th.bias)
     else:
         seeds = (np.array([0, full]), np.zeros((2, 0), np.int64), np.zeros((2, 0), np.int64),
                  np.zeros((2, n), np.int64), np.array([-1, 0]))
