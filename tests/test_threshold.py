@@ -238,3 +238,10 @@ def test_counting_bounds_grow_exponentially():
         k = T.counting_lower_bound(n)
         assert T.log2_network_functions(n, k - 1) < 2**n <= T.log2_network_functions(n, k)
     assert T.article_bound(12) == math.ceil((4096 - math.log2(100)) / (14 * math.log2(100)))
+
+
+def test_non_decomposable_outputs():
+    """Monotone outputs where no unit dominates: none for 1 or 2 units, only MAJ for 3."""
+    assert len(T._nondecomposable_outputs(0, 1).tables) == len(T._nondecomposable_outputs(0, 2).tables) == 0
+    assert T._nondecomposable_outputs(0, 3).tables.tolist() == [B.majority(3)]
+    assert T._nondecomposable_outputs(0, 4) is not None  # 4 units: exists, too many to enumerate at n = 4
