@@ -49,9 +49,20 @@ def _cross_entropy_delta(z: Array, a: Array, y: Array, output: str) -> Array:
     return (a - y) / a.shape[0]
 
 
+def _l4(z: Array, a: Array, y: Array) -> Array:
+    """Mean over the batch of the sum over outputs of (a - y)^4 (Arora, Cohen & Hazan 2018)."""
+    return jnp.sum((a - y) ** 4) / a.shape[0]
+
+
+def _l4_delta(z: Array, a: Array, y: Array, output: str) -> Array:
+    # dL/da = 4 (a - y)^3 / batch, times the output neuron's own derivative.
+    return 4 * (a - y) ** 3 / a.shape[0] * get_activation(output).grad(z, a)
+
+
 LOSSES: dict[str, Loss] = {
     "squared": Loss(_squared, _squared_delta),
     "cross_entropy": Loss(_cross_entropy, _cross_entropy_delta),
+    "l4": Loss(_l4, _l4_delta),
 }
 
 
