@@ -598,14 +598,25 @@ def _summary_dynamics(d: pd.DataFrame) -> list[dict]:
         best = {}
         for depth, g in l4.groupby("depth"):
             reached = g[g.steps_to_target.notna()]
-            best[depth] = (reached.steps_to_target.min(), reached.loc[reached.steps_to_target.idxmin(), "lr"]
-                           if len(reached) else np.nan, int(g.diverged.astype(bool).sum()), len(g))
-        base = best.get(1, (np.nan,))[0]
-        for depth, (steps, lr, div, k) in best.items():
+            div = int(g.diverged.astype(bool).sum())
+            if len(reached):
+                i = reached.steps_to_target.idxmin()
+                note = f"best lr {reached.lr[i]:g} of {len(g)} ({div} diverged)"
+                if reached.lr[i] == g.lr.max():
+                    note += ", at the top of the grid: extend exp.l4_lrs"
+                best[depth] = (float(reached.steps_to_target[i]), note)
+            else:
+                ok = g[g.final_loss.notna()]
+                note = f"not reached in {int(d.l4_steps.iloc[0]) if 'l4_steps' in d else '?'} steps"
+                if len(ok):
+                    i = ok.final_loss.idxmin()
+                    note += f"; lowest final loss {ok.final_loss[i] / ok.optimal_loss[i]:.2f} x optimum at lr {ok.lr[i]:g}"
+                best[depth] = (np.nan, note + f" ({div} of {len(g)} step sizes diverged)")
+        base = best.get(1, (np.nan, ""))[0]
+        for depth, (steps, note) in best.items():
             out.append(dict(part="dynamics",
                             quantity=f"l4 regression, depth {int(depth)}: steps to loss <= (1 + tol) x optimum",
-                            value=float(steps), reference=float(base),
-                            note=f"best lr {lr:g} of {k} ({div} diverged); reference: depth 1"))
+                            value=steps, reference=base, note=note + "; reference: depth 1"))
     return out
 
 
@@ -770,7 +781,8 @@ def _figure_neurons(d: pd.DataFrame) -> plt.Figure:
         if len(ok):
             mean = ok.groupby("n").w.mean()
             ax.plot(mean.index, mean.values, "s-", color=color,
-                    label=f"one hidden layer, trained: narrowest reaching test error <= {target:g}")
+                    label=f"one hidden layer, trained: narrowest reaching test error <= {target:g}"
+                    + (" (mean over seeds reaching it; bar: range)" if _seeds(shallow) > 1 else ""))
             if _seeds(shallow) > 1:
                 ax.vlines(mean.index, ok.groupby("n").w.min(), ok.groupby("n").w.max(), color=color, lw=2, alpha=0.4)
         miss = r[r.w.isna()].groupby("n").wmax.max()
