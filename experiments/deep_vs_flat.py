@@ -27,7 +27,6 @@ from __future__ import annotations
 import functools
 
 import jax
-import jax.numpy as jnp
 import matplotlib.pyplot as plt
 import numpy as np
 import pandas as pd
@@ -156,7 +155,8 @@ def flatten_part(exp, seed: int, progress: bool) -> pd.DataFrame:
             part="flatten", kind="net", depth=depth, trial=trial, widths="-".join(map(str, sizes)),
             min_width=min(sizes), rank=int(np.linalg.matrix_rank(flat["W"])),
             weights_deep=LI.deep_weights(sizes), weights_flat=LI.flat_weights(sizes),
-            rel_error=_relative_error(deep_out, ref), rel_error_deep_vs_flat=_relative_error(deep_out, np.asarray(flat_out, np.float64)),
+            rel_error=_relative_error(deep_out, ref),
+            rel_error_deep_vs_flat=_relative_error(deep_out, np.asarray(flat_out, np.float64)),
         ))
     return pd.DataFrame(rows)
 
