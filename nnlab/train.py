@@ -5,10 +5,16 @@ One restart is written for one network (``_train_one``); restarts are a
 Restart i starts from the key ``fold_in(key, i)``, so it is the same network
 whatever the number of restarts. Values that change between sweep points
 (lr, t0, targets, masks) are array arguments, so a sweep compiles once.
+
+``engine="packed"`` (the default) runs the same algorithm on all restarts at
+once in the packed layout of ``nnlab.packed`` (large matrix products instead of
+R tiny ones; full-batch losses recorded from the training step itself);
+``engine="vmap"`` is the plain per-restart program above, kept as its oracle.
 """
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Sequence
 from typing import NamedTuple
 
@@ -16,10 +22,12 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
+from . import packed
 from .backprop import loss_and_grad
 from .losses import get_loss
 from .mlp import Params, forward_layers, init_mlp, layer_activations
 from .schedules import SCHEDULES, step_size
+from .shuffle import permutations
 
 Array = jax.Array
 
@@ -46,6 +54,7 @@ class _Spec(NamedTuple):
     init: str
     init_scale: float | None
     records: int
+    layout: str = "rows"  # packed engine: where the restart axis goes (nnlab.packed)
 
 
 def data_loss(params: Params, x: Array, y: Array, spec: _Spec, mask=None) -> Array:
@@ -111,6 +120,110 @@ def _train_many(restart_keys, x, y, mask, lr, t0, params, spec: _Spec, batched: 
 _train_jit = jax.jit(_train_many, static_argnames=("spec", "batched"))
 
 
+def _times(eta: Array, g: Array, layout: str) -> Array:
+    """eta () or (R,) times a packed gradient leaf g (restart axis first or last)."""
+    if eta.ndim == 0:
+        return eta * g
+    ones = (1,) * (g.ndim - 1)
+    return eta.reshape((-1,) + ones if layout == "rows" else ones + (-1,)) * g
+
+
+def _train_packed(restart_keys, x, y, mask, lr, t0, params, spec: _Spec, batched: tuple[bool, ...]):
+    """``_train_many`` for all restarts at once in the packed layout ``spec.layout``.
+
+    Same algorithm, keys and shuffles as ``_train_one``, step for step. Masked
+    edges: training runs on W * mask with masked gradients (so the removed edges
+    stay 0 and never act); their initial weights are added back at the end.
+    """
+    y_batched, mask_batched, _, _ = batched
+    layout, activations = spec.layout, spec.activations
+    R, n = restart_keys.shape[0], x.shape[0]
+    if params is None:
+        init = lambda k: init_mlp(jax.random.fold_in(k, 0), spec.sizes, spec.init, spec.init_scale, x.dtype)
+        params = jax.vmap(init)(restart_keys)
+    W = packed.pack(params, layout)
+    if mask is not None:
+        if not mask_batched:  # the same edges in every restart
+            mask = jax.tree.map(lambda m: m[None], mask)
+        mask = jax.tree.map(lambda m: m.astype(x.dtype), packed.pack(mask, layout))
+        removed = jax.tree.map(lambda p, m: p * (1 - m), W, mask)
+        W = jax.tree.map(lambda p, m: p * m, W, mask)
+    x_all = packed.shared(x, layout)
+    y_all = packed.per_restart(y, layout) if y_batched else packed.shared(y, layout)
+    shuffle_keys = jax.vmap(jax.random.fold_in, (0, None))(restart_keys, 1)
+    per_epoch = 1 if spec.batch_size is None else n // spec.batch_size
+
+    def minibatch(order, t):
+        """Each restart's own examples at step t, in ``layout``."""
+        idx = jax.lax.dynamic_slice_in_dim(order, (t % per_epoch) * spec.batch_size, spec.batch_size, axis=1)
+        yb = jnp.take_along_axis(y, idx[:, :, None], axis=1) if y_batched else y[idx]
+        return packed.per_restart(x[idx], layout), packed.per_restart(yb, layout)
+
+    def sgd_step(carry, t):
+        W, order = carry
+        if spec.batch_size is None:
+            xb, yb = x_all, y_all
+        else:
+            # A new random order of the examples at the start of every epoch.
+            # (nnlab.shuffle.permutations: jax.random.permutation's orders, faster.)
+            epoch_keys = lambda: jax.vmap(jax.random.fold_in, (0, None))(shuffle_keys, t // per_epoch)
+            order = jax.lax.cond(t % per_epoch == 0, lambda: permutations(epoch_keys(), n), lambda: order)
+            xb, yb = minibatch(order, t)
+        value, grads = packed.loss_and_grad(W, xb, yb, activations, spec.loss, layout)
+        if mask is not None:
+            grads = jax.tree.map(lambda g, m: g * m, grads, mask)
+        eta = step_size(spec.schedule, lr, t.astype(x.dtype), t0)
+        W = jax.tree.map(lambda p, g: p - _times(eta, g, layout), W, grads)
+        return (W, order), value
+
+    def run_chunk(carry, start, length):
+        """Record the loss on all data at step ``start``, then take ``length`` steps."""
+        if spec.batch_size is not None:
+            recorded = packed.loss_value(carry[0], x_all, y_all, activations, spec.loss, layout)
+        carry, step_losses = jax.lax.scan(sgd_step, carry, start + jnp.arange(length))
+        if spec.batch_size is None:  # full batch: the first step computed it already
+            recorded = step_losses[0]
+        return carry, recorded
+
+    stride = -(-spec.steps // spec.records)
+    full, tail = divmod(spec.steps, stride)
+    carry = (W, jnp.broadcast_to(jnp.arange(n, dtype=jnp.int32), (R, n)))
+    carry, history = jax.lax.scan(lambda c, k: run_chunk(c, k * stride, stride), carry, jnp.arange(full))
+    if tail:
+        carry, last = run_chunk(carry, full * stride, tail)
+        history = jnp.concatenate([history, last[None]])
+    W = carry[0]
+    final = packed.loss_value(W, x_all, y_all, activations, spec.loss, layout)
+    if mask is not None:
+        W = jax.tree.map(lambda p, r: p + r, W, removed)
+    return packed.unpack(W, layout), final, history.T
+
+
+ENGINES = ("packed", "vmap")
+
+
+def _packed_plan(sizes, n: int, batch_size: int | None) -> dict:
+    """Static choices of the packed engine for N = n examples (see nnlab.packed.choose_layout)."""
+    batch = n if batch_size is None else batch_size
+    return {"layout": packed.choose_layout(sizes, batch, shared_batch=batch_size is None)}
+
+
+@functools.lru_cache(maxsize=64)
+def _packed_program(spec: _Spec, batched: tuple[bool, ...], devices: int):
+    """The jitted packed trainer; over several devices, each trains its own share of restarts."""
+    if devices == 1:
+        return jax.jit(_train_packed, static_argnames=("spec", "batched"))
+    mesh = jax.sharding.Mesh(np.array(jax.local_devices()), ("restarts",))
+    split, shared = jax.sharding.PartitionSpec("restarts"), jax.sharding.PartitionSpec()
+    y_b, mask_b, lr_b, params_b = (split if b else shared for b in batched)
+    program = jax.shard_map(
+        functools.partial(_train_packed, spec=spec, batched=batched), mesh=mesh,
+        in_specs=(split, shared, y_b, mask_b, lr_b, shared, params_b), out_specs=split,
+        check_vma=False,  # restarts never talk to each other
+    )
+    return jax.jit(lambda *args, spec, batched: program(*args), static_argnames=("spec", "batched"))
+
+
 def _pad_restarts(tree, total: int):
     """Repeat the last restart so the leading axis has length ``total``."""
     def pad(a):
@@ -146,6 +259,8 @@ def train(
     mask: Params | None = None,
     restart_ids: Array | None = None,
     init_params: Params | None = None,
+    *,
+    engine: str = "packed",
 ) -> TrainResult:
     """Train ``restarts`` networks of layer sizes ``sizes`` on (x, y) by SGD.
 
@@ -160,8 +275,12 @@ def train(
     restart_ids: (R,) integers naming the restarts, default ``arange(restarts)``;
       restart i uses the key ``fold_in(key, i)``.
     records: how many losses to record along the way (evenly spaced steps).
+    engine: ``"packed"`` (fast, all restarts in one set of large products) or
+      ``"vmap"`` (one restart written alone, vmapped); equal to float rounding.
     Runs in the dtype of x (float32 unless x is float64).
     """
+    if engine not in ENGINES:
+        raise ValueError(f"engine {engine!r} is unknown; allowed: {', '.join(ENGINES)}")
     if int(steps) < 1 or int(restarts) < 1 or int(records) < 1:
         raise ValueError(f"steps, restarts and records must be >= 1, got {steps}, {restarts}, {records}")
     if schedule not in SCHEDULES:
@@ -184,6 +303,8 @@ def train(
         None if batch_size is None else int(batch_size), init,
         None if init_scale is None else float(init_scale), min(int(records), int(steps)),
     )
+    if engine == "packed":
+        spec = spec._replace(**_packed_plan(sizes, x.shape[0], spec.batch_size))
     restart_ids = jnp.arange(restarts) if restart_ids is None else jnp.asarray(restart_ids)
     R = restart_ids.shape[0]
     lr = jnp.asarray(lr, x.dtype)
@@ -205,7 +326,8 @@ def train(
     if devices > 1:
         keys = _shard_restarts(_pad_restarts(keys, padded))
         args = [_shard_restarts(_pad_restarts(a, padded)) if b else a for a, b in zip(args, per_restart)]
-    params, final, history = _train_jit(
+    run = _train_jit if engine == "vmap" else _packed_program(spec, per_restart, devices)
+    params, final, history = run(
         keys, x, args[0], args[1], args[2], jnp.asarray(t0, x.dtype), args[3],
         spec=spec, batched=per_restart,
     )
