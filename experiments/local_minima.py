@@ -2,15 +2,23 @@
 and how many restarts it takes.
 
 For each hidden activation, all widths and all restarts train in one compiled
-program (``nnlab.train``): widths are padded to the widest and masked, and each
-restart starts from the weights ``init_mlp`` draws for its own width, so a padded
-restart is the same network as an unpadded one. Training runs in
-``checkpoints`` equal stretches (the same compiled call, the schedule carried on
-exactly), and after each stretch every restart is checked for success.
+program (``nnlab.train``): widths are padded to the widest and masked. Each
+restart draws weights for its own width; the padded units start at zero and stay
+masked, so a padded restart trains exactly like the unpadded network from the
+same weights (tested). Training runs in ``checkpoints`` equal stretches (the same
+compiled call, the schedule carried on exactly) and every restart is checked for
+success after each stretch.
+
+End points (``nnlab.landscape.classify``): ``solved`` (boolean tasks: every
+output within 0.5 of its target; article: final loss <= target_loss); else
+``saddle_or_plateau`` if the smallest Hessian eigenvalue is clearly negative
+(< -hess_tol max(1, |largest|)), the gradient norm exceeds grad_tol, or the loss
+still fell by more than the fraction fall_tol over the second half of training;
+else ``local_min``; ``diverged`` for NaN/inf.
 
 Parts (column ``part``):
   restart     one row per restart: final loss, accuracy, solved, gradient norm,
-              extreme Hessian eigenvalues (``nnlab.landscape``), status, ...
+              extreme Hessian eigenvalues, status, loss and weight norm at mid-training, ...
   checkpoint  solved count per (activation, width) after each stretch of training
   bruteforce  every 2-2-1 XOR network on a grid of q values per weight (task xor)
 """
@@ -43,7 +51,7 @@ MAX_BITS = 8
 SCHEMA = {
     "task": Field(str, choices=TASKS),
     "n": Field(int, low=1, high=MAX_BITS),
-    "widths": Field(int, low=1, high=256, many=True),
+    "widths": Field(int, low=1, high=128, many=True),
     "hidden": Field(str, choices=HIDDEN, many=True),
     "restarts": Field(int, low=1, high=1_000_000),
     "steps": Field(int, low=1, high=10_000_000),
@@ -309,7 +317,8 @@ def _variants(df: pd.DataFrame) -> list[str]:
     """Config columns swept across the runs in ``df`` (besides seed), that split the analysis."""
     if "run_dir" not in df:
         return []
-    return [c for c in sweep_columns(df) if c not in ("seed", "hidden", "widths", "task", "n")]
+    # the brute-force grid does not touch the restarts
+    return [c for c in sweep_columns(df) if c not in ("seed", "hidden", "widths", "task", "n", "grid_q", "grid_range")]
 
 
 def _level_name(value: float) -> str:
@@ -382,15 +391,40 @@ def summarize(df: pd.DataFrame) -> pd.DataFrame:
 
 # ---------------------------------------------------------------- figures
 
-def _panels(df: pd.DataFrame):
+def _title(rec: dict, variants: list[str]) -> str:
+    title = f"{rec['task']}" + (f" n={rec['n']}" if rec["task"] in ("parity", "random") else "") + f", {rec['hidden']}"
+    return title + "".join(f", {k}={rec[k]}" for k in variants)
+
+
+def _panels(df: pd.DataFrame, part: str = "restart"):
     """(title, rows) per panel: one per (task, n, hidden) and swept variant."""
-    runs = df[df.part == "restart"].astype({"solved": bool, "solved_mid": bool})
-    keys = _variants(df) + ["task", "n", "hidden"]
-    for key, g in runs.groupby(keys, sort=False):
-        rec = dict(zip(keys, key))
-        title = f"{rec['task']}" + (f" n={rec['n']}" if rec["task"] in ("parity", "random") else "") + f", {rec['hidden']}"
-        title += "".join(f", {k}={rec[k]}" for k in _variants(df))
-        yield title, g
+    rows = df[df.part == part]
+    if part == "restart":
+        rows = rows.astype({"solved": bool, "solved_mid": bool})
+    variants = _variants(df)
+    keys = variants + ["task", "n", "hidden"]
+    for key, g in rows.groupby(keys, sort=False):
+        yield _title(dict(zip(keys, key)), variants), g
+
+
+def _tight(fig: plt.Figure) -> None:
+    """tight_layout that leaves room for the suptitle (about 0.4 inch)."""
+    fig.tight_layout(rect=(0, 0, 1, 1 - 0.4 / fig.get_figheight()))
+
+
+def _panel_axes(n_panels: int, rows_per_panel: int, width: float, height: float, **kw):
+    """A figure with up to 3 panels per row, each panel ``rows_per_panel`` axes tall.
+    Returns (fig, axes) with axes[panel][row]; unused axes are hidden."""
+    cols = min(3, n_panels)
+    grid_rows = -(-n_panels // cols)
+    fig, axes = plt.subplots(grid_rows * rows_per_panel, cols, figsize=(width * cols, height * grid_rows),
+                             squeeze=False, **kw)
+    panels = [[axes[(k // cols) * rows_per_panel + r][k % cols] for r in range(rows_per_panel)]
+              for k in range(grid_rows * cols)]
+    for unused in panels[n_panels:]:
+        for ax in unused:
+            ax.set_visible(False)
+    return fig, panels[:n_panels]
 
 
 def _success_figure(df: pd.DataFrame) -> plt.Figure:
@@ -416,14 +450,14 @@ def _success_figure(df: pd.DataFrame) -> plt.Figure:
     ax.minorticks_off()
     ax.grid(alpha=0.3)
     ax.legend(fontsize=8, title="task, hidden activation", title_fontsize=8)
-    fig.tight_layout()
+    _tight(fig)
     return fig
 
 
 def _best_of_k_figure(df: pd.DataFrame) -> plt.Figure:
     panels = list(_panels(df))
-    fig, axes = plt.subplots(1, len(panels), figsize=(4.6 * len(panels), 4.0), squeeze=False, sharey=True)
-    for ax, (title, g) in zip(axes[0], panels):
+    fig, axes = _panel_axes(len(panels), 1, 4.6, 4.0)
+    for (ax,), (title, g) in zip(axes, panels):
         for i, (width, gw) in enumerate(g.groupby("width")):
             curves, ps = [], []
             for s, gs in (gw.groupby("seed") if "seed" in gw else [(0, gw)]):
@@ -442,9 +476,9 @@ def _best_of_k_figure(df: pd.DataFrame) -> plt.Figure:
         ax.set(xscale="log", xlabel="restarts K (keep the best)", title=title, ylim=(-0.02, 1.02))
         ax.grid(alpha=0.3)
         ax.legend(fontsize=7, loc="lower right")
-    axes[0][0].set_ylabel("P(at least one of K restarts solves)")
+        ax.set_ylabel("P(at least one of K restarts solves)")
     fig.suptitle("best of K restarts: resampled from the runs vs independent restarts", fontsize=10)
-    fig.tight_layout()
+    _tight(fig)
     return fig
 
 
@@ -452,10 +486,9 @@ def _histogram_figure(df: pd.DataFrame) -> plt.Figure:
     """Top: all final losses (log scale). Bottom: the unsolved runs only, on a linear scale,
     where they pile up at a few loss values (dotted: the levels of ``constant_output_levels``)."""
     panels = list(_panels(df))
-    fig, axes = plt.subplots(2, len(panels), figsize=(4.8 * len(panels), 6.6), squeeze=False)
+    fig, axes = _panel_axes(len(panels), 2, 4.8, 6.6)
     statuses = list(STATUS_COLOURS)
-    for col, (title, g) in enumerate(panels):
-        top, bottom = axes[0][col], axes[1][col]
+    for (top, bottom), (title, g) in zip(axes, panels):
         losses = g.final_loss.where(np.isfinite(g.final_loss))
         low = max(float(np.nanmin(losses[losses > 0])) if (losses > 0).any() else 1e-8, 1e-12)
         high = max(float(np.nanmax(losses)) if losses.notna().any() else 1.0, low * 10) * 1.01
@@ -483,7 +516,7 @@ def _histogram_figure(df: pd.DataFrame) -> plt.Figure:
         bottom.set(xlabel="final training loss of the unsolved runs", ylabel="restarts (all widths)")
     fig.suptitle("final losses by end-point status; the stuck runs collect at the loss levels of outputs "
                  "constant on groups of points (dotted)", fontsize=10)
-    fig.tight_layout()
+    _tight(fig)
     return fig
 
 
@@ -498,15 +531,14 @@ def _stuck_figure(df: pd.DataFrame) -> plt.Figure:
     from matplotlib.lines import Line2D
 
     panels = list(_panels(df))
-    fig, axes = plt.subplots(2, len(panels), figsize=(4.8 * len(panels), 7.0), squeeze=False, sharex="col")
+    fig, axes = _panel_axes(len(panels), 2, 4.8, 7.0)
     runs = df[df.part == "restart"]
     tol = {k: (runs[k].iloc[0] if k in runs else None) for k in ("grad_tol", "hess_tol", "fall_tol")}
     floor = 1e-9
     markers = dict(zip(["1/8", "1/6", "1/4", "other"], "osD^"))
-    for col, (title, g) in enumerate(panels):
+    for (top, bottom), (title, g) in zip(axes, panels):
         stuck = g[g.status.isin(["local_min", "saddle_or_plateau"])]
         levels = _level_labels(stuck)
-        top, bottom = axes[0][col], axes[1][col]
         for (status, level), gs in stuck.groupby([stuck.status, levels]):
             style = dict(s=12, marker=markers.get(level, "v"), color=STATUS_COLOURS[status], alpha=0.55, lw=0)
             top.scatter(gs.min_hessian_eig, gs.grad_norm.clip(lower=floor), **style)
@@ -532,28 +564,24 @@ def _stuck_figure(df: pd.DataFrame) -> plt.Figure:
         if stuck.empty:
             top.text(0.5, 0.5, "no stuck runs", transform=top.transAxes, ha="center")
     fig.suptitle("what the stuck runs are (dashed: grad_tol and fall_tol; dotted: -hess_tol)", fontsize=10)
-    fig.tight_layout()
+    _tight(fig)
     return fig
 
 
 def _convergence_figure(df: pd.DataFrame) -> plt.Figure:
-    cps = df[df.part == "checkpoint"]
-    keys = _variants(df) + ["task", "n", "hidden"]
-    groups = list(cps.groupby(keys, sort=False))
-    fig, axes = plt.subplots(1, len(groups), figsize=(4.6 * len(groups), 3.8), squeeze=False, sharey=True)
-    for ax, (key, g) in zip(axes[0], groups):
+    panels = list(_panels(df, "checkpoint"))
+    fig, axes = _panel_axes(len(panels), 1, 4.6, 3.8)
+    for (ax,), (title, g) in zip(axes, panels):
         for i, (width, gw) in enumerate(g.groupby("width")):
             frac = (1 - gw.solved_count / gw.restarts_run).groupby(gw.step)
             ax.plot(frac.mean().index, frac.mean().values, marker=".", color=f"C{i}", label=f"width {width}")
             if "seed" in gw and gw.seed.nunique() > 1:
                 ax.fill_between(frac.min().index, frac.min().values, frac.max().values, color=f"C{i}", alpha=0.2)
-        rec = dict(zip(keys, key))
-        ax.set(xlabel="SGD step", title=f"{rec['task']}, {rec['hidden']}", ylim=(-0.02, 1.02))
+        ax.set(xlabel="SGD step", ylabel="fraction of restarts not solved", title=title, ylim=(-0.02, 1.02))
         ax.grid(alpha=0.3)
-        ax.legend(fontsize=7)
-    axes[0][0].set_ylabel("fraction of restarts not solved")
-    fig.suptitle("stuck fraction vs training steps (flat at the end: trained long enough)", fontsize=10)
-    fig.tight_layout()
+        ax.legend(fontsize=7, loc="upper right")
+    fig.suptitle("stuck fraction vs SGD steps: a flat end means more steps would not change it", fontsize=10)
+    _tight(fig)
     return fig
 
 

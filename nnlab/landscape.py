@@ -96,18 +96,30 @@ def _curvature_one(params, mask, x, y, hidden, output, loss):
 
 
 def curvature(params: Params, x: Array, y: Array, hidden="sigmoid", output="sigmoid",
-              loss: str = "squared", mask: Params | None = None) -> Curvature:
+              loss: str = "squared", mask: Params | None = None, max_entries: int = 2**24) -> Curvature:
     """Gradient norm, extreme Hessian eigenvalues and weight norm of R networks (numpy, (R,) each).
 
     params: leaves with a leading restart axis R. mask: shared (shaped like one
     network's params) or with a leading R axis. x: (N, n_in), y: (N, n_out).
-    Gradients and Hessians run in the dtype of the params, compiled once per shape.
+    Gradients and Hessians run in the dtype of the params, compiled once per shape,
+    in chunks of restarts holding at most ``max_entries`` Hessian entries.
     """
     hidden = hidden if isinstance(hidden, str) else tuple(hidden)
     per_restart = mask is not None and jax.tree.leaves(mask)[0].ndim == jax.tree.leaves(params)[0].ndim
-    grad_norm, weight_norm, h, present = _curvature_jit(params, mask, x, y, hidden, output, loss, per_restart)
+    R = jax.tree.leaves(params)[0].shape[0]
+    P = sum(int(np.prod(a.shape[1:])) for a in jax.tree.leaves(params))
+    chunk = int(min(R, max(1, max_entries // P**2)))
+    parts = []
+    for start in range(0, R, chunk):
+        # the last chunk is padded (with its own last restart) to keep one compiled shape
+        take = np.minimum(np.arange(start, start + chunk), R - 1)
+        pick = lambda tree: jax.tree.map(lambda a: a[take], tree)
+        out = _curvature_jit(pick(params), pick(mask) if per_restart else mask, x, y, hidden, output, loss,
+                             per_restart)
+        parts.append([np.asarray(a)[: min(chunk, R - start)] for a in out])
+    grad_norm, weight_norm, h, present = (np.concatenate(p) for p in zip(*parts))
     low, high = extreme_eigenvalues(h, present)
-    return Curvature(np.asarray(grad_norm), low, high, np.asarray(weight_norm))
+    return Curvature(grad_norm, low, high, weight_norm)
 
 
 def _curvature_many(params, mask, x, y, hidden, output, loss, per_restart):

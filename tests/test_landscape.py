@@ -195,3 +195,13 @@ def test_extreme_eigenvalues_of_masked_and_diverged_matrices():
         eig = np.linalg.eigvalsh(h[r][np.ix_(keep, keep)])
         np.testing.assert_allclose([low[r], high[r]], [eig[0], eig[-1]], rtol=1e-12)
     assert np.isnan(low[2]) and np.isnan(high[2])
+
+
+def test_curvature_in_chunks_equals_one_batch():
+    rng = np.random.default_rng(5)
+    params = stacked(rng, [2, 3, 1], 7)
+    whole = landscape.curvature(params, XOR_X, XOR_Y, "tanh")
+    chunked = landscape.curvature(params, XOR_X, XOR_Y, "tanh", max_entries=3 * 13**2)  # chunks of 3: 3 + 3 + 1
+    for a, b in zip(whole, chunked):
+        assert a.shape == (7,)
+        np.testing.assert_allclose(a, b, rtol=1e-12)
