@@ -272,8 +272,7 @@ def compute(exp, seed: int, progress: bool) -> pd.DataFrame:
         stretch = exp.steps // exp.checkpoints
         ever = solved_at.any(axis=0)
         first_step = np.where(ever, (np.argmax(solved_at, axis=0) + 1) * stretch, np.nan)
-        nearest = (levels[np.argmin(np.abs(final[:, None] - levels[None, :]), axis=1)]
-                   if len(levels) else np.full(len(final), np.nan))
+        nearest = nearest_level(final, levels)
         rows.append(pd.DataFrame({
             "part": "restart", "task": exp.task, "n": n_in, "width": width_of, "hidden": hidden,
             "restart": np.asarray(ids), "function": function, "weights": np.repeat(n_weights, R),
@@ -296,6 +295,17 @@ def compute(exp, seed: int, progress: bool) -> pd.DataFrame:
         rows.append(_bruteforce_rows(exp, hiddens, bar.update))
     bar.close()
     return pd.concat(rows + checkpoint_rows, ignore_index=True)
+
+
+def nearest_level(losses: np.ndarray, levels: np.ndarray) -> np.ndarray:
+    """The plateau level each loss is near (within min(0.01, a quarter of the smallest gap
+    between levels)), NaN where none is."""
+    if len(levels) == 0:
+        return np.full(len(losses), np.nan)
+    tol = min(0.01, np.min(np.diff(levels)) / 4) if len(levels) > 1 else 0.01
+    gap = np.abs(losses[:, None] - levels[None, :])
+    near = levels[np.argmin(np.where(np.isnan(gap), np.inf, gap), axis=1)]
+    return np.where(np.abs(losses - near) <= tol, near, np.nan)
 
 
 def _bruteforce_rows(exp, hiddens, update) -> pd.DataFrame:

@@ -130,6 +130,14 @@ def test_training_in_stretches_equals_one_run(schedule):
     np.testing.assert_allclose(norms[-1], np.linalg.norm(flat, axis=1), rtol=1e-12)
 
 
+def test_nearest_level_needs_a_clear_match():
+    levels = np.array([0, 1 / 8, 1 / 6, 1 / 4])
+    got = M.nearest_level(np.array([0.1254, 0.1672, 0.2, np.nan, 1e-4]), levels)
+    np.testing.assert_array_equal(got, [1 / 8, 1 / 6, np.nan, np.nan, 0])
+    dense = np.array([0.0, 0.001, 0.002])  # gap/4 = 0.00025 sets the tolerance
+    np.testing.assert_array_equal(M.nearest_level(np.array([0.0011, 0.0015]), dense), [0.001, np.nan])
+
+
 def test_other_tasks():
     x, y, name = M.task_data("random", 3, 4)
     assert x.shape == (8, 3) and int(name, 16) == sum(int(v) << i for i, v in enumerate(y[:, 0]))
