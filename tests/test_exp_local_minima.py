@@ -92,21 +92,22 @@ def _exp(**overrides):
     return OmegaConf.create(base)
 
 
-def test_padded_masked_run_equals_the_unpadded_run():
-    """Width 2 padded to width 4 and masked trains exactly like a width-2 net from the same weights."""
-    exp = _exp(widths=[2, 4], hidden="sigmoid", restarts=12, steps=300, checkpoints=3, lr=4.0)
-    df = M.compute(exp, 5, False)
-    padded = df[(df.part == "restart") & (df.width == 2)].sort_values("restart")
-    x, y, _ = M.task_data("xor", 2, 5)
-    R, widths = 12, [2, 4]
+def test_padded_masked_run_equals_the_unpadded_run(small_run):
+    """Width 2 padded to width 3 and masked (in the small run) trains exactly like a
+    width-2 net from the same weights."""
+    cfg, _, df = small_run
+    exp, R, widths = cfg.exp, 16, [2, 3]
+    padded = df[(df.part == "restart") & (df.width == 2) & (df.hidden == "sigmoid")].sort_values("restart")
+    x, y, _ = M.task_data("xor", 2, 0)
     width_of, ids = np.repeat(widths, R), np.tile(np.arange(R), 2)
     mask = jax.tree.map(lambda *m: jnp.asarray(np.repeat(np.stack(m), R, axis=0)),
-                        *[M.padded_mask(2, w, 4) for w in widths])
+                        *[M.padded_mask(2, w, 3) for w in widths])
     fan_ins = np.stack([np.full(2 * R, 2), width_of], axis=1)
-    init = M.initial_params(5, [2, 4, 1], width_of, ids, M.init_scales(1.0, fan_ins), mask, "uniform")
+    init = M.initial_params(0, [2, 3, 1], width_of, ids, M.init_scales(1.0, fan_ins), mask, "uniform")
+    assert np.all(np.asarray(init[0]["W"][:R, :, 2]) == 0)  # the padded unit starts at zero
     small = [{"W": init[0]["W"][:R, :, :2], "b": init[0]["b"][:R, :2]},
              {"W": init[1]["W"][:R, :2], "b": init[1]["b"][:R]}]
-    _, losses, accs, _ = M.train_in_stretches(exp, 5, x, y, [2, 2, 1], "sigmoid", small, None, np.arange(R), False)
+    _, losses, accs, _ = M.train_in_stretches(exp, 0, x, y, [2, 2, 1], "sigmoid", small, None, np.arange(R), False)
     np.testing.assert_allclose(padded.final_loss, losses[-1], rtol=2e-5, atol=1e-7)
     np.testing.assert_array_equal(padded.solved, accs[-1] == 1)
 
