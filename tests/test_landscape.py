@@ -174,11 +174,11 @@ def test_cross_entropy_levels_are_group_entropies():
 def test_stuck_xor_runs_sit_near_plateau_levels():
     """Simulation against theory: 2-2-1 sigmoid XOR runs that do not solve end near a level."""
     r = nnlab.train(jax.random.key(3), np.asarray(XOR_X, np.float32), np.asarray(XOR_Y, np.float32),
-                    sizes=[2, 2, 1], restarts=200, steps=3000, lr=4.0, init="uniform", init_scale=1.0, records=2)
+                    sizes=[2, 2, 1], restarts=100, steps=2000, lr=4.0, init="uniform", init_scale=1.0, records=2)
     levels = landscape.constant_output_levels([0, 1, 1, 0])
     final = np.asarray(r.loss, float)
     stuck = final > 0.05
-    assert 5 <= stuck.sum() <= 100
+    assert 3 <= stuck.sum() <= 50
     assert np.max(np.min(np.abs(final[stuck, None] - levels[None, 1:]), axis=1)) < 0.01
 
 
