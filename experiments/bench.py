@@ -234,10 +234,28 @@ def reference_call(w: Workload, key):
     return run
 
 
-def timed(run) -> tuple[float, np.ndarray]:
+COMPILE_EVENTS = (  # what jax reports while it traces, lowers and compiles a program
+    "/jax/core/compile/jaxpr_trace_duration",
+    "/jax/core/compile/jaxpr_to_mlir_module_duration",
+    "/jax/core/compile/backend_compile_duration",
+)
+_compiling = [0.0]
+
+
+def _count_compile_time(event: str, seconds: float, **_) -> None:
+    if event in COMPILE_EVENTS:
+        _compiling[0] += seconds
+
+
+jax.monitoring.register_event_duration_secs_listener(_count_compile_time)
+
+
+def timed(run) -> tuple[float, float, np.ndarray]:
+    """(wall seconds, of which compiling, run's output)."""
+    _compiling[0] = 0.0
     start = time.perf_counter()
     out = run()  # returns numpy: the computation has finished
-    return time.perf_counter() - start, out
+    return time.perf_counter() - start, _compiling[0], out
 
 
 # ---------------------------------------------------------------- the benchmark
@@ -252,43 +270,39 @@ def sgemm_peak(n: int, tries: int = 5) -> float:
 
 
 def bench_workload(w: Workload, repeats: int, log=print) -> dict:
+    """Time both sides: ``repeats`` alternating calls; compile times from the cold calls."""
     key = jax.random.key(0)
     sides = {"nnlab": nnlab_call(w, key), "reference": reference_call(w, key)}
-    cold, warm, losses = {s: [] for s in sides}, {s: [] for s in sides}, {}
     order = list(sides)
+    times, compiles, losses = {s: [] for s in sides}, {s: [] for s in sides}, {}
     alternate = lambda k: order if k % 2 == 0 else order[::-1]
-    if w.widths:  # every timed repeat is a whole sweep from cold caches
-        for k in range(repeats):
-            for s in alternate(k):
-                jax.clear_caches()
-                t, out = timed(sides[s])
-                cold[s].append(t)
-                losses.setdefault(s, out)
-            log(f"  {w.name} sweep {k + 1}/{repeats}: " + ", ".join(f"{s} {cold[s][-1]:.3f} s" for s in order))
-        for s in order:  # once warm (compiled by an untimed call), to split off the compile time
-            sides[s]()
-            warm[s].append(timed(sides[s])[0])
-    else:  # one cold call each (compile time), then warm repeats
+    if not w.widths:  # one cold call each, for the compile time; the timed calls are warm
         jax.clear_caches()  # nnlab's programs are cached across calls; the reference's is new
         for s in order:
-            t, losses[s] = timed(sides[s])
-            cold[s].append(t)
-        for k in range(repeats):
-            for s in alternate(k):
-                warm[s].append(timed(sides[s])[0])
-            log(f"  {w.name} repeat {k + 1}/{repeats}: " + ", ".join(f"{s} {warm[s][-1]:.3f} s" for s in order))
-    measured = cold if w.widths else warm
+            _, c, losses[s] = timed(sides[s])
+            compiles[s].append(c)
+    for k in range(repeats):
+        for s in alternate(k):
+            if w.widths:  # every timed call is a whole sweep from cold caches
+                jax.clear_caches()
+            t, c, out = timed(sides[s])
+            times[s].append(t)
+            losses.setdefault(s, out)
+            if w.widths:
+                compiles[s].append(c)
+        log(f"  {w.name} {'sweep' if w.widths else 'repeat'} {k + 1}/{repeats}: "
+            + ", ".join(f"{s} {times[s][-1]:.3f} s" for s in order))
     n_rs, flops = restart_steps(w), workload_flops(w)
     row = {"workload": w.name, "what": w.what, "restarts": w.restarts * max(1, len(w.widths)),
-           "steps": w.steps, "records": w.records, "repeats": len(measured["nnlab"]),
+           "steps": w.steps, "records": w.records, "repeats": repeats,
            "timed": "whole sweep, compile included" if w.widths else "warm call"}
     for s in order:
-        t = statistics.median(measured[s])
+        t = statistics.median(times[s])
         row[f"{s}_s"] = t
         row[f"{s}_restart_steps_per_s"] = n_rs / t
         row[f"{s}_gflops"] = flops / t / 1e9
-        row[f"{s}_compile_s"] = max(statistics.median(cold[s]) - statistics.median(warm[s]), 0.0)
-    ratios = [r / n for n, r in zip(measured["nnlab"], measured["reference"])]
+        row[f"{s}_compile_s"] = statistics.median(compiles[s])
+    ratios = [r / n for n, r in zip(times["nnlab"], times["reference"])]
     row["ratio"] = statistics.median(ratios)
     row["ratio_min"], row["ratio_max"] = min(ratios), max(ratios)
     both = np.isfinite(losses["nnlab"]) & np.isfinite(losses["reference"])
@@ -321,14 +335,16 @@ def format_table(df: pd.DataFrame) -> str:
         "nnlab_restart_steps_per_s": "nnlab rs/s", "reference_restart_steps_per_s": "ref rs/s",
         "ratio": "nnlab/ref", "ratio_range": "range", "nnlab_compile_s": "nnlab compile s",
         "reference_compile_s": "ref compile s", "nnlab_gflops": "nnlab GFLOP/s",
-        "reference_gflops": "ref GFLOP/s", "nnlab_peak_pct": "nnlab % peak",
+        "reference_gflops": "ref GFLOP/s", "nnlab_peak_pct": "nnlab % peak", "reference_peak_pct": "ref % peak",
     }
     t = df.copy()
     t["ratio_range"] = [f"{a:.2f}-{b:.2f}" for a, b in zip(t.ratio_min, t.ratio_max)]
     t["nnlab_peak_pct"] = 100 * t.nnlab_gflops / t.peak_gflops
+    t["reference_peak_pct"] = 100 * t.reference_gflops / t.peak_gflops
     t = t[list(cols)].rename(columns=cols)
     fmt = {"nnlab rs/s": "{:.3g}", "ref rs/s": "{:.3g}", "nnlab/ref": "{:.2f}x", "nnlab compile s": "{:.2f}",
-           "ref compile s": "{:.2f}", "nnlab GFLOP/s": "{:.2f}", "ref GFLOP/s": "{:.2f}", "nnlab % peak": "{:.1f}"}
+           "ref compile s": "{:.2f}", "nnlab GFLOP/s": "{:.2f}", "ref GFLOP/s": "{:.2f}", "nnlab % peak": "{:.1f}",
+           "ref % peak": "{:.1f}"}
     for c, f in fmt.items():
         t[c] = [f.format(v) for v in t[c]]
     return t.to_string(index=False)

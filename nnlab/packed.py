@@ -2,27 +2,28 @@
 
 ``nnlab.backprop`` is written for one network; ``vmap`` over restarts turns its
 matrix products into R tiny products, which a CPU runs slowly. Here the R
-networks are stored side by side so that products with inputs shared by all
-restarts (full batch, and the loss on all data) are ONE large product, and every
-other operation is one array operation over all restarts.
+networks are stored side by side so that every step of backprop is one large
+array operation over all restarts.
 
 Two layouts put the restart axis where it runs fastest (measured on CPU):
 
 - ``"rows"``: restarts first. Weights ``W (R, n_out, n_in)``, biases ``(R, n_out)``,
-  activations and deltas ``(R, n_l, N)``; shared inputs ``(n_in, N)``. The
-  first layer is ``(R n_1, n_in) @ (n_in, N)``. Best for wider layers and
-  larger batches (the per-restart products are regular batched matmuls).
+  activations and deltas ``(R, n_l, N)``; inputs shared by all restarts
+  ``(n_in, N)``. With shared inputs the first layer's forward product and its
+  weight gradient are ONE matrix product each, ``(R n_1, n_in + 1) @ (n_in + 1, N)``
+  (the bias neuron, which sends 1, as one more input); deeper layers are
+  batched matrix products. For wider layers and larger batches.
 - ``"lanes"``: restarts last. Weights ``W (n_in, n_out, R)``, biases ``(n_out, R)``,
-  activations and deltas ``(N, n_l, R)``; shared inputs ``(N, n_in)``. The
-  first layer is ``(N, n_in) @ (n_in, n_1 R)``; the other products are
-  multiply-and-sum along the restarts (no matmul, no transposes). Best for tiny
-  nets and tiny batches: every operation runs along the restarts.
+  activations and deltas ``(N, n_l, R)``; shared inputs ``(N, n_in, 1)``. No
+  matrix products at all: every sum over neurons or examples is written out as
+  adds of slices, which XLA fuses into a few loops running along the restarts.
+  For tiny nets on few examples (XOR-sized nets, boolean functions of n <= 6).
 
 The arithmetic is the article's three steps, as in ``nnlab.backprop``: delta at
 the output, deltas back layer by layer, weight gradient = delta x output of the
 neuron the edge leaves. Activations and losses are the same functions
 (``nnlab.activations``, ``nnlab.losses``), so results equal the vmapped path
-to float rounding.
+to float rounding (tests/test_packed.py).
 """
 
 from __future__ import annotations
@@ -40,18 +41,21 @@ from .mlp import Params
 Array = jax.Array
 
 LAYOUTS = ("rows", "lanes")
+MATMUL_MIN = 8  # "rows": per-restart products with both output sides >= this are matmuls, else matvecs
 LANES_MAX_UNITS = 1024  # "lanes" when batch x widest layer <= this (measured, see choose_layout)
+LANES_MAX_SIDE = 64  # ... and no layer and no batch larger than this (lanes unrolls sums over them)
 
 
 def choose_layout(sizes, batch: int, shared_batch: bool) -> str:
     """The faster layout for layer sizes ``sizes`` and ``batch`` examples per step,
     shared by all restarts (full batch) or drawn per restart (minibatches).
 
-    Measured on a 2-core x86 CPU (XLA, float32): "lanes" was 1.3x faster for
-    n=4, width 8, all 16 inputs; 2-8x slower for 256 x 64 or 32 x 32 examples x
-    units, and 1.3x slower for per-example SGD.
+    Measured on a 2-core x86 CPU (XLA, float32): "lanes" was 2x faster for n=4,
+    width 8, 16 examples and 1.4x for n=5, width 32, 32 examples; "rows" was
+    10x faster for 256 examples x width 64, and 1.3x for per-example SGD.
     """
-    return "lanes" if shared_batch and batch * max(sizes[1:]) <= LANES_MAX_UNITS else "rows"
+    small = batch * max(sizes[1:]) <= LANES_MAX_UNITS and max(batch, *sizes) <= LANES_MAX_SIDE
+    return "lanes" if shared_batch and small else "rows"
 
 
 def pack(params: Params, layout: str) -> Params:
@@ -93,13 +97,19 @@ def _sum_terms(terms) -> Array:
 
 
 def _dense(layer: dict, a: Array, layout: str) -> Array:
-    """Input sums z = W a + b of the next layer, from outputs ``a`` (shared: 2-D)."""
+    """Input sums z = W a + b of the next layer, from the outputs ``a`` of this one
+    (for "rows", a 2-D ``a`` is shared by all restarts)."""
     W, b = layer["W"], layer["b"]
     if layout == "rows":
         R, n_out, n_in = W.shape
         if a.ndim == 2:  # one product for all restarts, the bias neuron as one more input
             Wb = jnp.concatenate([W, b[:, :, None]], axis=2).reshape(R * n_out, n_in + 1)
             return (Wb @ _with_bias_neuron(a, axis=0)).reshape(R, n_out, a.shape[1])
+        if min(n_out, a.shape[2]) >= MATMUL_MIN:
+            # W^T per restart, materialised (the barrier stops XLA folding the transpose
+            # back into the product): XLA's CPU batched matmul runs ~1.6x faster so.
+            Wt = jax.lax.optimization_barrier(jnp.swapaxes(W, 1, 2))
+            return jnp.einsum("rij,rin->rjn", Wt, a) + b[:, :, None]
         return jnp.einsum("rji,rin->rjn", W, a) + b[:, :, None]
     # along the restarts, no matmul: z[n, j] = b[j] + sum_i a[n, i] W[i, j]
     return _sum_terms(a[:, i : i + 1] * W[None, i] for i in range(W.shape[0])) + b[None]

@@ -77,9 +77,10 @@ def same_results(a, b, rtol=1e-9):
 
 
 CASES = {
-    # two hidden layers, inverse_time, a tail record, per-restart masks, targets and initial weights
+    # two hidden layers (wide enough for rows' matmul path), inverse_time, a tail record,
+    # per-restart masks, targets and initial weights
     "full_batch": dict(
-        sizes=[3, 6, 2, 2], hidden=("tanh", "sigmoid"), steps=23, records=5, schedule="inverse_time",
+        sizes=[3, 9, 8, 2], hidden=("tanh", "sigmoid"), steps=23, records=5, schedule="inverse_time",
         mask="per_restart", per_restart_y=True, init_params=True),
     # minibatches of 3, shared mask, relu, identity output, per-restart step sizes, inverse_sqrt
     "minibatches": dict(
@@ -93,7 +94,7 @@ CASES = {
 def test_packed_training_equals_the_vmapped_path(case, layout):
     kw = dict(CASES[case])
     rng = np.random.default_rng(len(case))
-    R, N = 5, 7
+    R, N = 5, 10
     sizes = kw["sizes"]
     x = rng.normal(size=(N, sizes[0]))
     y = rng.uniform(size=(R, N, sizes[-1]) if kw.pop("per_restart_y", False) else (N, sizes[-1]))
