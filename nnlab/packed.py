@@ -42,19 +42,23 @@ Array = jax.Array
 
 LAYOUTS = ("rows", "lanes")
 MATMUL_MIN = 8  # "rows": per-restart products with both output sides >= this are matmuls, else matvecs
-LANES_MAX_UNITS = 1024  # "lanes" when batch x widest layer <= this (measured, see choose_layout)
-LANES_MAX_SIDE = 64  # ... and no layer and no batch larger than this (lanes unrolls sums over them)
+# "lanes" only for small shared batches of small nets (it writes out every sum; measured, see choose_layout)
+LANES_MAX_BATCH = 64  # examples
+LANES_MAX_UNITS = 1024  # examples x widest layer
+LANES_MAX_EDGES = 256  # n_in x n_out of any layer
 
 
 def choose_layout(sizes, batch: int, shared_batch: bool) -> str:
     """The faster layout for layer sizes ``sizes`` and ``batch`` examples per step,
     shared by all restarts (full batch) or drawn per restart (minibatches).
 
-    Measured on a 2-core x86 CPU (XLA, float32): "lanes" was 2x faster for n=4,
-    width 8, 16 examples and 1.4x for n=5, width 32, 32 examples; "rows" was
-    10x faster for 256 examples x width 64, and 1.3x for per-example SGD.
+    Measured on a 2-core x86 CPU (XLA, float32), "lanes" against "rows": 2x
+    faster for sizes (4, 8, 1) on 16 examples, 1.4x for (5, 32, 1) on 32 and 2.7x
+    for (2, 64, 1) on 16; but 10x slower for (8, 64, 1) on 256, 1.2x slower for
+    (6, 32, 32, 1) on 32, 3.8x for (64, 16, 1) on 64, and 1.3x for per-example SGD.
     """
-    small = batch * max(sizes[1:]) <= LANES_MAX_UNITS and max(batch, *sizes) <= LANES_MAX_SIDE
+    edges = max(i * o for i, o in zip(sizes[:-1], sizes[1:]))
+    small = batch <= LANES_MAX_BATCH and batch * max(sizes[1:]) <= LANES_MAX_UNITS and edges <= LANES_MAX_EDGES
     return "lanes" if shared_batch and small else "rows"
 
 
