@@ -14,7 +14,8 @@ output within 0.5 of its target; article: final loss <= target_loss); else
 ``saddle_or_plateau`` if the smallest Hessian eigenvalue is clearly negative
 (< -hess_tol max(1, |largest|)), the gradient norm exceeds grad_tol, or the loss
 still fell by more than the fraction fall_tol over the second half of training;
-else ``local_min``; ``diverged`` for NaN/inf.
+else ``local_min``; ``diverged`` when nnlab.train flags the run (loss or weights NaN/inf,
+or a weight beyond 1e6 in magnitude: what an absurd step size does to sigmoid units).
 
 Parts (column ``part``):
   restart     one row per restart: final loss, accuracy, solved, gradient norm,
@@ -184,6 +185,7 @@ class Stretches(NamedTuple):
     losses: np.ndarray  # (C + 1, R) training loss at steps 0, L, 2L, ..., C L
     accuracy: np.ndarray  # (C + 1, R) fraction of points within 0.5 of the target, same steps
     weight_norm: np.ndarray  # (C + 1, R) ||w||_2, same steps
+    diverged: np.ndarray  # (R,) nnlab.train's flag in any stretch: loss or weights NaN/inf, or weights blown up
 
 
 @jax.jit
@@ -202,6 +204,7 @@ def train_in_stretches(exp, seed, x, y, sizes, hidden, init, mask, ids, per_rest
     root = jax.random.fold_in(jax.random.key(seed), 1)
     params = init
     losses, accs, norms = [], [accuracy(init, x, y, hidden, mask, per_restart)], [np.asarray(_weight_norms(init))]
+    diverged = np.zeros(len(ids), bool)
     for c in range(C):
         lr, t0 = continued_schedule(exp.schedule, float(exp.lr), float(exp.t0), c * L)
         result = nnlab.train(
@@ -213,12 +216,13 @@ def train_in_stretches(exp, seed, x, y, sizes, hidden, init, mask, ids, per_rest
         if c == 0:
             losses.append(np.asarray(result.history[:, 0]))
         params = result.params
+        diverged |= np.asarray(result.diverged)
         losses.append(np.asarray(result.loss))
         accs.append(accuracy(params, x, y, hidden, mask, per_restart))
         norms.append(np.asarray(_weight_norms(params)))
         if on_stretch is not None:
             on_stretch()
-    return Stretches(params, np.stack(losses), np.stack(accs), np.stack(norms))
+    return Stretches(params, np.stack(losses), np.stack(accs), np.stack(norms), diverged)
 
 
 # ---------------------------------------------------------------- compute
@@ -251,7 +255,7 @@ def compute(exp, seed: int, progress: bool) -> pd.DataFrame:
         if init is None:  # the same initial weights for every activation
             fan_ins = [sizes[:-1]] * len(ids) if article else np.stack([np.full(len(ids), n_in), width_of], axis=1)
             init = initial_params(seed, sizes, width_of, ids, init_scales(exp.init_scale, fan_ins), mask, exp.init)
-        params, losses, accs, norms = train_in_stretches(exp, seed, x, y, sizes, layer_hidden, init, mask, ids,
+        params, losses, accs, norms, diverged = train_in_stretches(exp, seed, x, y, sizes, layer_hidden, init, mask, ids,
                                                          per_restart, on_stretch=bar.update)
         curv = landscape.curvature(params, jnp.asarray(x), jnp.asarray(y), layer_hidden, OUTPUT, exp.loss, mask)
         curv = landscape.Curvature(*(np.asarray(a, float) for a in curv))
@@ -266,7 +270,7 @@ def compute(exp, seed: int, progress: bool) -> pd.DataFrame:
         mid = exp.checkpoints // 2
         with np.errstate(invalid="ignore", divide="ignore"):
             loss_drop = (losses[mid] - final) / np.maximum(final, np.finfo(np.float32).tiny)
-        finite = np.isfinite(final) & np.isfinite(curv.grad_norm) & np.isfinite(curv.min_eig)
+        finite = ~diverged & np.isfinite(final) & np.isfinite(curv.grad_norm) & np.isfinite(curv.min_eig)
         status = landscape.classify(solved_at[-1], finite, curv.grad_norm, curv.min_eig, curv.max_eig,
                                     loss_drop, exp.grad_tol, exp.hess_tol, exp.fall_tol)
         stretch = exp.steps // exp.checkpoints

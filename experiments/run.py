@@ -9,6 +9,7 @@ sweep), the composed config again at the start of each job.
 from __future__ import annotations
 
 import concurrent.futures
+import hashlib
 import os
 import shutil
 import sys
@@ -23,7 +24,25 @@ import experiments
 from experiments.results import RESULTS, is_finished, with_config_columns, write_run
 from experiments.schema import TOP_SCHEMA, ConfigError, check_config
 
-OmegaConf.register_new_resolver("jobdir", lambda overrides: overrides or "default", replace=True)
+MAX_JOB_DIR = 120  # characters; well under the 255 most file systems allow
+
+
+def job_dir_name(overrides: str) -> str:
+    """A job directory name from Hydra's ``override_dirname``: readable and deterministic.
+
+    Short override lists are used as they are ("exp.n=3,seed=1"); long ones, or
+    ones with a path separator, keep a readable prefix and end in a hash of the
+    whole list, so that every distinct config still gets its own directory.
+    """
+    if not overrides:
+        return "default"
+    if len(overrides) <= MAX_JOB_DIR and "/" not in overrides:
+        return overrides
+    digest = hashlib.sha1(overrides.encode()).hexdigest()[:12]
+    return f"{overrides[: MAX_JOB_DIR - 13].replace('/', '_')}-{digest}"
+
+
+OmegaConf.register_new_resolver("jobdir", job_dir_name, replace=True)
 
 
 def resolved(cfg: DictConfig) -> dict:

@@ -39,7 +39,7 @@ class TrainResult(NamedTuple):
     loss: Array  # (R,) final loss on the whole training set
     history: Array  # (R, K) loss on the whole training set at ``history_steps``
     history_steps: Array  # (K,) step index of each recorded loss
-    diverged: Array  # (R,) True where the final loss is NaN or infinite
+    diverged: Array  # (R,) True where the loss or a weight is NaN/inf, or a weight's magnitude exceeds blowup
 
 
 class _Spec(NamedTuple):
@@ -260,6 +260,7 @@ def train(
     restart_ids: Array | None = None,
     init_params: Params | None = None,
     *,
+    blowup: float | None = 1e6,
     engine: str = "packed",
 ) -> TrainResult:
     """Train ``restarts`` networks of layer sizes ``sizes`` on (x, y) by SGD.
@@ -275,6 +276,11 @@ def train(
     restart_ids: (R,) integers naming the restarts, default ``arange(restarts)``;
       restart i uses the key ``fold_in(key, i)``.
     records: how many losses to record along the way (evenly spaced steps).
+    blowup: a restart counts as diverged when its final loss or a weight is
+      NaN/inf, or when a weight's magnitude exceeds ``blowup`` (None: no bound).
+      With a sigmoid or tanh output the loss stays finite however large the
+      step size; the weights run off instead, and a net with weights of 1e6 on
+      inputs of order one has every unit saturated: it stopped by overflow.
     engine: ``"packed"`` (fast, all restarts in one set of large products) or
       ``"vmap"`` (one restart written alone, vmapped); equal to float rounding.
     Runs in the dtype of x (float32 unless x is float64).
@@ -283,6 +289,8 @@ def train(
         raise ValueError(f"engine {engine!r} is unknown; allowed: {', '.join(ENGINES)}")
     if int(steps) < 1 or int(restarts) < 1 or int(records) < 1:
         raise ValueError(f"steps, restarts and records must be >= 1, got {steps}, {restarts}, {records}")
+    if blowup is not None and not blowup > 0:
+        raise ValueError(f"blowup must be None or > 0, got {blowup}")
     if schedule not in SCHEDULES:
         raise ValueError(f"schedule {schedule!r} is unknown; allowed: {', '.join(SCHEDULES)}")
     x = jnp.asarray(x)
@@ -339,5 +347,13 @@ def train(
         loss=final,
         history=history,
         history_steps=jnp.arange(history.shape[1]) * stride,
-        diverged=~jnp.isfinite(final),
+        diverged=_diverged(final, params, blowup),
     )
+
+
+def _diverged(final: Array, params: Params, blowup: float | None) -> Array:
+    """(R,) True where the final loss is not finite or a weight is NaN, inf or beyond ``blowup``."""
+    largest = functools.reduce(jnp.maximum, [jnp.max(jnp.abs(w).reshape(len(final), -1), axis=1)
+                                             for w in jax.tree.leaves(params)])
+    bound = jnp.inf if blowup is None else blowup
+    return ~jnp.isfinite(final) | ~(largest <= bound) | ~jnp.isfinite(largest)

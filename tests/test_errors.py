@@ -42,6 +42,25 @@ BAD_INPUTS = [
     (["+exp=nonexistent"], "exp"),
     ([], "exp"),
     (["-m", "+exp=article_example", "exp.lr=0.1,-5"], "exp.lr"),
+    (["+exp=boolean_width", "exp.mode=exact", "exp.n=5"], "exp.n"),
+    (["+exp=boolean_width", "exp.n=0"], "exp.n"),
+    (["+exp=boolean_width", "exp.mode=guess"], "exp.mode"),
+    (["+exp=boolean_width", "exp.family=xor"], "exp.family"),
+    (["+exp=boolean_width", "exp.widths=[0,2]"], "exp.widths"),
+    (["+exp=boolean_width", "exp.lr=0"], "exp.lr"),
+    (["+exp=boolean_width", "exp.nn=3"], "exp.nn"),
+    (["-m", "+exp=boolean_width", "exp.restarts=4,0"], "exp.restarts"),
+    (["+exp=deep_vs_flat", "exp.part=depth"], "exp.part"),
+    (["+exp=deep_vs_flat", "exp.dyn_lr=-0.1"], "exp.dyn_lr"),
+    (["+exp=deep_vs_flat", "exp.gate_activation=relu"], "exp.gate_activation"),
+    (["+exp=deep_vs_flat", "exp.factor_n=[12]"], "exp.factor_n"),
+    (["+exp=local_minima", "exp.task=and"], "exp.task"),
+    (["+exp=local_minima", "exp.hidden=softplus"], "exp.hidden"),
+    (["+exp=local_minima", "exp.loss=hinge"], "exp.loss"),
+    (["+exp=local_minima", "exp.schedule=cosine"], "exp.schedule"),
+    (["+exp=local_minima", "exp.init=xavier"], "exp.init"),
+    (["+exp=local_minima", "exp.restarts=0"], "exp.restarts"),
+    (["+exp=local_minima", "exp.lr=.inf"], "exp.lr"),
 ]
 
 
@@ -159,3 +178,20 @@ def test_sigkill_while_writing_leaves_no_torn_results_file(tmp_path, had_old_res
         assert not path.exists()
         assert not is_finished(tmp_path, {"old": True})
         assert load_results(tmp_path, report=lambda line: None).empty
+
+
+def test_a_sweep_with_one_absurd_step_size_finishes_with_its_restarts_marked_diverged(tmp_path):
+    small = ["+exp=local_minima", "exp.hidden=sigmoid", "exp.widths=[2]", "exp.restarts=16", "exp.steps=200",
+             "exp.checkpoints=2", "exp.grid_q=0", "progress=false"]
+    cmd = [sys.executable, "-m", "experiments.run", "-m", *small, "exp.lr=4,1e30", f"hydra.sweep.dir={tmp_path}"]
+    done = subprocess.run(cmd, capture_output=True, text=True, timeout=600)
+    assert done.returncode == 0, done.stderr[-3000:]
+    runs, summaries = {}, {}
+    for path in tmp_path.rglob(RESULTS):
+        df = pd.read_parquet(path)
+        lr = float(df.lr.iloc[0])
+        runs[lr], summaries[lr] = df[df.part == "restart"], pd.read_csv(path.parent / "summary.csv")
+    assert sorted(runs) == [4.0, 1e30]
+    assert (runs[1e30].status == "diverged").all() and len(runs[1e30]) == 16
+    assert not (runs[4.0].status == "diverged").any()
+    assert summaries[1e30].diverged.tolist() == [1.0] and summaries[4.0].diverged.tolist() == [0.0]

@@ -107,7 +107,7 @@ def test_padded_masked_run_equals_the_unpadded_run(small_run):
     assert np.all(np.asarray(init[0]["W"][:R, :, 2]) == 0)  # the padded unit starts at zero
     small = [{"W": init[0]["W"][:R, :, :2], "b": init[0]["b"][:R, :2]},
              {"W": init[1]["W"][:R, :2], "b": init[1]["b"][:R]}]
-    _, losses, accs, _ = M.train_in_stretches(exp, 0, x, y, [2, 2, 1], "sigmoid", small, None, np.arange(R), False)
+    _, losses, accs, _, _ = M.train_in_stretches(exp, 0, x, y, [2, 2, 1], "sigmoid", small, None, np.arange(R), False)
     np.testing.assert_allclose(padded.final_loss, losses[-1], rtol=2e-5, atol=1e-7)
     np.testing.assert_array_equal(padded.solved, accs[-1] == 1)
 
@@ -123,7 +123,7 @@ def test_training_in_stretches_equals_one_run(schedule):
     init = jax.tree.map(lambda a: jnp.stack([a, 0.5 * a]), init)
     one = nnlab.train(jax.random.key(0), x, y, sizes=[3, 4, 1], restarts=2, steps=90, lr=2.0, schedule=schedule,
                       t0=20.0, init_params=init)
-    params, losses, _, norms = M.train_in_stretches(exp, 0, x, y, [3, 4, 1], "sigmoid", init, None, np.arange(2), False)
+    params, losses, _, norms, _ = M.train_in_stretches(exp, 0, x, y, [3, 4, 1], "sigmoid", init, None, np.arange(2), False)
     for a, b in zip(jax.tree.leaves(params), jax.tree.leaves(one.params)):
         np.testing.assert_allclose(a, b, rtol=1e-9, atol=1e-12)
     np.testing.assert_allclose(losses[-1], one.loss, rtol=1e-9)

@@ -10,6 +10,7 @@ import pytest
 
 from experiments import analyze
 from experiments.results import RESULTS, load_results
+from experiments.run import MAX_JOB_DIR, job_dir_name
 
 TINY = ["+exp=article_example", "exp.steps=20", "exp.restarts=2", "exp.points=8", "progress=false"]
 
@@ -93,3 +94,23 @@ def test_submitit_local_sweep_completes(tmp_path):
     pytest.importorskip("hydra_plugins.hydra_submitit_launcher")
     sweep(tmp_path, "seed=0,1", "hydra/launcher=slurm_local")
     assert len(list((tmp_path / "multirun").rglob(RESULTS))) == 2
+
+
+def test_job_dir_names_stay_short_distinct_and_deterministic():
+    short = "exp.n=3,seed=1"
+    assert job_dir_name(short) == short and job_dir_name("") == "default"
+    long_a = "exp.widths=[" + ",".join(map(str, range(1, 80))) + "]"
+    long_b = long_a.replace("[1,", "[2,")
+    names = {job_dir_name(o) for o in (long_a, long_b, "exp.file=a/b", "exp.file=a_b")}
+    assert len(names) == 4 and all(len(n) <= MAX_JOB_DIR and "/" not in n for n in names)
+    assert job_dir_name(long_a) == job_dir_name(long_a) and job_dir_name(long_a).startswith("exp.widths=[1,2,3")
+
+
+def test_long_override_list_runs_and_resumes_in_a_hashed_directory(tmp_path):
+    weights = "exp.weights=[" + ",".join(f"{0.123456789 * (i + 1):.9f}" for i in range(12)) + "]"
+    first = sweep(tmp_path, weights, "exp.y=0.75", "seed=3")
+    files = list((tmp_path / "multirun").rglob(RESULTS))
+    assert len(files) == 1 and len(job_lines(first, "done")) == 1
+    assert len(files[0].parent.name) <= MAX_JOB_DIR
+    again = sweep(tmp_path, weights, "exp.y=0.75", "seed=3")
+    assert len(job_lines(again, "skipped")) == 1

@@ -98,6 +98,18 @@ def test_divergence_is_flagged_not_raised():
     assert np.all(np.isfinite(np.asarray(r.loss)[[1, 3]]))
 
 
+def test_weights_blown_up_by_an_absurd_step_size_count_as_diverged():
+    # with a sigmoid output the loss stays finite however large the step: the weights run off instead
+    x = jnp.asarray([[0, 0], [0, 1], [1, 0], [1, 1]], jnp.float32)
+    y = jnp.asarray([[0], [1], [1], [0]], jnp.float32)
+    lr = np.array([1e30, 2.0, 1e30, 2.0], np.float32)
+    r = nnlab.train(jax.random.key(0), x, y, sizes=[2, 2, 1], restarts=4, steps=50, lr=lr)
+    assert np.all(np.isfinite(np.asarray(r.loss)))
+    np.testing.assert_array_equal(r.diverged, [True, False, True, False])
+    unbounded = nnlab.train(jax.random.key(0), x, y, sizes=[2, 2, 1], restarts=4, steps=50, lr=lr, blowup=None)
+    assert not np.any(unbounded.diverged)
+
+
 @pytest.mark.parametrize("bad, match", [
     (dict(schedule="cosine"), "schedule 'cosine' is unknown"),
     (dict(hidden="swish"), "activation 'swish' is unknown"),
