@@ -9,7 +9,6 @@ the same architecture trained by SGD on a 1-D target with many restarts.
 from __future__ import annotations
 
 import jax
-import jax.numpy as jnp
 import matplotlib.pyplot as plt
 import numpy as np
 import pandas as pd

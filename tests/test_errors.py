@@ -4,7 +4,6 @@ Every user mistake must give exit code 2, one line on stderr naming the key,
 and no files. Experiments add their own bad inputs to BAD_INPUTS.
 """
 
-import os
 import signal
 import subprocess
 import sys

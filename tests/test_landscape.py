@@ -1,6 +1,5 @@
 """End points of training: exact Hessian vs jax.hessian, masked spectra, classification, plateau levels."""
 
-import itertools
 from fractions import Fraction
 
 import jax
