@@ -98,7 +98,12 @@ def _cli(tmp_path, *overrides, **kw):
 
 def test_sigint_stops_with_one_line_leaves_no_torn_file_and_rerun_finishes(tmp_path):
     proc = _cli(tmp_path, "exp.steps=3000000", "exp.restarts=4")
-    time.sleep(12)  # well inside the long training
+    started = tmp_path / "run" / ".hydra" / "config.yaml"  # Hydra writes it as the job starts
+    deadline = time.monotonic() + 180
+    while not started.exists():
+        assert proc.poll() is None and time.monotonic() < deadline, "the job did not start"
+        time.sleep(0.2)
+    time.sleep(3)  # inside the job: compiling or well inside the long training
     proc.send_signal(signal.SIGINT)
     _, err = proc.communicate(timeout=240)
     assert proc.returncode == 130, err[-2000:]
