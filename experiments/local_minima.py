@@ -255,8 +255,8 @@ def compute(exp, seed: int, progress: bool) -> pd.DataFrame:
         if init is None:  # the same initial weights for every activation
             fan_ins = [sizes[:-1]] * len(ids) if article else np.stack([np.full(len(ids), n_in), width_of], axis=1)
             init = initial_params(seed, sizes, width_of, ids, init_scales(exp.init_scale, fan_ins), mask, exp.init)
-        params, losses, accs, norms, diverged = train_in_stretches(exp, seed, x, y, sizes, layer_hidden, init, mask, ids,
-                                                         per_restart, on_stretch=bar.update)
+        params, losses, accs, norms, diverged = train_in_stretches(
+            exp, seed, x, y, sizes, layer_hidden, init, mask, ids, per_restart, on_stretch=bar.update)
         curv = landscape.curvature(params, jnp.asarray(x), jnp.asarray(y), layer_hidden, OUTPUT, exp.loss, mask)
         curv = landscape.Curvature(*(np.asarray(a, float) for a in curv))
         bar.update()
