@@ -12,6 +12,7 @@ from omegaconf import OmegaConf
 
 import experiments.run
 from experiments import local_minima as M
+from experiments.local_minima.summary import _scientific as scientific
 from experiments.schema import ConfigError
 from nnlab import landscape
 
@@ -149,7 +150,7 @@ def test_other_tasks():
     assert len(runs) == 6 and (runs.n == 1).all() and runs.accuracy.isna().all() and (runs.weights == 12).all()
     assert (runs.solved == (runs.final_loss <= 1e-3)).all() and "bruteforce" not in set(df.part)
     summary = M.summarize(df.assign(steps=40, hess_tol=1e-6, fall_tol=1e-6))
-    assert summary.bruteforce_64bit_rounds.iloc[0] == M._scientific(2**768)
+    assert summary.bruteforce_64bit_rounds.iloc[0] == scientific(2**768)
 
 
 @pytest.mark.parametrize("override,message", [
