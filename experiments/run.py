@@ -18,6 +18,7 @@ from pathlib import Path
 
 import hydra
 from hydra.core.hydra_config import HydraConfig
+from hydra.types import RunMode
 from omegaconf import DictConfig, OmegaConf
 
 import experiments
@@ -62,8 +63,9 @@ def validate(cfg: DictConfig):
     return module
 
 
-def run(cfg: DictConfig, out_dir: str | Path) -> Path | None:
-    """Validate, skip if finished, compute, summarize, draw and write atomically.
+def run(cfg: DictConfig, out_dir: str | Path, show_summary: bool = True) -> Path | None:
+    """Validate, skip if finished, compute, summarize, draw and write atomically;
+    print the summary table unless ``show_summary`` is False (the jobs of a sweep).
 
     Returns the results path, or None when the job was already finished.
     """
@@ -76,7 +78,8 @@ def run(cfg: DictConfig, out_dir: str | Path) -> Path | None:
     out_dir = Path(out_dir)
     config = resolved(cfg)
     if not cfg.get("force", False) and is_finished(out_dir, config):
-        print(f"skip: {out_dir} already has results for this config (force=true to rerun)")
+        if show_summary:
+            print(f"skip: {out_dir} already has results for this config (force=true to rerun)")
         return None
     df = with_config_columns(module.compute(cfg.exp, int(cfg.seed), bool(cfg.get("progress", True))), config)
     summary = module.summarize(df)
@@ -86,9 +89,10 @@ def run(cfg: DictConfig, out_dir: str | Path) -> Path | None:
     finally:
         for fig in figures.values():
             plt.close(fig)
-    with _pandas_display():
-        print(summary.to_string(index=False))
-    print(f"wrote {out_dir / RESULTS}")
+    if show_summary:
+        with _pandas_display():
+            print(summary.to_string(index=False))
+        print(f"wrote {out_dir / RESULTS}")
     return out_dir / RESULTS
 
 
@@ -118,10 +122,17 @@ CONF = str(Path(__file__).resolve().parents[1] / "conf")
 
 @hydra.main(version_base="1.3", config_path=CONF, config_name="config")
 def main(cfg: DictConfig) -> str:
-    """Hydra's entry point; returns "done" or "skipped" (shown by the job-end callback)."""
-    out_dir = Path(HydraConfig.get().runtime.output_dir)
+    """Hydra's entry point; returns "done" or "skipped" (shown by the job-end callback).
+
+    A single run prints its summary table; the jobs of a sweep print only the
+    callback's line each (their tables are in summary.csv, and
+    ``python -m experiments.analyze`` prints them side by side).
+    """
+    hydra_cfg = HydraConfig.get()
+    out_dir = Path(hydra_cfg.runtime.output_dir)
+    single = hydra_cfg.mode != RunMode.MULTIRUN
     try:
-        return "skipped" if _interruptible(run, cfg, out_dir) is None else "done"
+        return "skipped" if _interruptible(run, cfg, out_dir, single) is None else "done"
     except ConfigError as exc:
         _remove_if_empty(out_dir)
         print(f"error: {exc}", file=sys.stderr)
