@@ -63,9 +63,10 @@ def validate(cfg: DictConfig):
     return module
 
 
-def run(cfg: DictConfig, out_dir: str | Path, show_summary: bool = True) -> Path | None:
+def run(cfg: DictConfig, out_dir: str | Path, verbose: bool = True) -> Path | None:
     """Validate, skip if finished, compute, summarize, draw and write atomically;
-    print the summary table unless ``show_summary`` is False (the jobs of a sweep).
+    unless ``verbose`` is False (the jobs of a sweep), print the summary table,
+    or why the job was skipped.
 
     Returns the results path, or None when the job was already finished.
     """
@@ -78,7 +79,7 @@ def run(cfg: DictConfig, out_dir: str | Path, show_summary: bool = True) -> Path
     out_dir = Path(out_dir)
     config = resolved(cfg)
     if not cfg.get("force", False) and is_finished(out_dir, config):
-        if show_summary:
+        if verbose:
             print(f"skip: {out_dir} already has results for this config (force=true to rerun)")
         return None
     df = with_config_columns(module.compute(cfg.exp, int(cfg.seed), bool(cfg.get("progress", True))), config)
@@ -89,7 +90,7 @@ def run(cfg: DictConfig, out_dir: str | Path, show_summary: bool = True) -> Path
     finally:
         for fig in figures.values():
             plt.close(fig)
-    if show_summary:
+    if verbose:
         with _pandas_display():
             print(summary.to_string(index=False))
         print(f"wrote {out_dir / RESULTS}")

@@ -12,7 +12,7 @@ from omegaconf import OmegaConf
 
 import experiments.run
 from experiments import local_minima as M
-from experiments.local_minima.summary import _scientific as scientific
+from experiments.local_minima.summary import scientific
 from experiments.schema import ConfigError
 from nnlab import landscape
 

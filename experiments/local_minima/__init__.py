@@ -89,7 +89,6 @@ def check(exp) -> None:
         raise ConfigError("exp.grid_q=1: a grid needs at least 2 values; allowed: 0 (no brute force) or 2..12")
 
 
-
 # ---------------------------------------------------------------- compute
 
 def compute(exp, seed: int, progress: bool) -> pd.DataFrame:

@@ -9,7 +9,7 @@ import numpy as np
 import pandas as pd
 
 from nnlab import stats
-from experiments.local_minima.summary import _level_name, _variants
+from experiments.local_minima.summary import level_name, swept_variants
 
 STATUS_COLOURS = {"solved": "#4daf4a", "local_min": "#e41a1c", "saddle_or_plateau": "#ff7f00", "diverged": "0.5"}
 
@@ -24,7 +24,7 @@ def _panels(df: pd.DataFrame, part: str = "restart"):
     rows = df[df.part == part]
     if part == "restart":
         rows = rows.astype({"solved": bool, "solved_mid": bool})
-    variants = _variants(df)
+    variants = swept_variants(df)
     keys = variants + ["task", "n", "hidden"]
     for key, g in rows.groupby(keys, sort=False):
         yield _title(dict(zip(keys, key)), variants), g
@@ -134,7 +134,7 @@ def _histogram_figure(df: pd.DataFrame) -> plt.Figure:
             for level in sorted(set(stuck.nearest_level[near])):
                 count = int((near & (stuck.nearest_level == level)).sum())
                 bottom.axvline(level, color="k", lw=0.7, ls=":")
-                bottom.text(level, 0.97, f" {_level_name(level)}\n {count} runs", transform=bottom.get_xaxis_transform(),
+                bottom.text(level, 0.97, f" {level_name(level)}\n {count} runs", transform=bottom.get_xaxis_transform(),
                             fontsize=7, va="top")
         bottom.set(xlabel="final training loss of the unsolved runs", ylabel="restarts (all widths)")
     fig.suptitle("final losses by end-point status; the stuck runs collect at the loss levels of outputs "
@@ -146,7 +146,7 @@ def _histogram_figure(df: pd.DataFrame) -> plt.Figure:
 def _level_labels(g: pd.DataFrame) -> pd.Series:
     """Each run's plateau level as text ('1/8'), or 'other' when its loss is not near one."""
     near = (g.final_loss - g.nearest_level).abs() < 0.01
-    return pd.Series([_level_name(v) if ok else "other" for v, ok in zip(g.nearest_level, near)], index=g.index)
+    return pd.Series([level_name(v) if ok else "other" for v, ok in zip(g.nearest_level, near)], index=g.index)
 
 
 def _stuck_figure(df: pd.DataFrame) -> plt.Figure:

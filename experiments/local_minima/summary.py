@@ -23,7 +23,7 @@ def nearest_level(losses: np.ndarray, levels: np.ndarray) -> np.ndarray:
     return np.where(np.abs(losses - near) <= tol, near, np.nan)
 
 
-def _variants(df: pd.DataFrame) -> list[str]:
+def swept_variants(df: pd.DataFrame) -> list[str]:
     """Config columns swept across the runs in ``df`` (besides seed), that split the analysis."""
     if "run_dir" not in df:
         return []
@@ -31,7 +31,7 @@ def _variants(df: pd.DataFrame) -> list[str]:
     return [c for c in sweep_columns(df) if c not in ("seed", "hidden", "widths", "task", "n", "grid_q", "grid_range")]
 
 
-def _level_name(value: float) -> str:
+def level_name(value: float) -> str:
     frac = Fraction(value).limit_denominator(64)
     return str(frac) if abs(float(frac) - value) < 1e-9 else f"{value:.4g}"
 
@@ -41,13 +41,13 @@ def _stuck_levels(group: pd.DataFrame, top: int = 3) -> str:
     stuck = group[group.status.isin(["local_min", "saddle_or_plateau"])]
     if stuck.empty:
         return ""
-    labels = [f"~{_level_name(level)}" if abs(loss - level) < 0.01 else f"{loss:.3g}"  # NaN level: not near
+    labels = [f"~{level_name(level)}" if abs(loss - level) < 0.01 else f"{loss:.3g}"  # NaN level: not near
               for loss, level in zip(stuck.final_loss, stuck.nearest_level)]
     counts = pd.Series(labels).value_counts()
     return ", ".join(f"{k} x{v}" for k, v in counts.head(top).items())
 
 
-def _scientific(value: int) -> str:
+def scientific(value: int) -> str:
     """An exact integer too large for a float, as 'd.ddde+N'."""
     digits = str(value)
     return f"{digits[0]}.{digits[1:4]}e+{len(digits) - 1}"
@@ -60,7 +60,7 @@ def _fraction(flags: pd.Series) -> float:
 def summarize(df: pd.DataFrame) -> pd.DataFrame:
     runs = df[df.part == "restart"].astype({"solved": bool, "solved_mid": bool})
     brute = df[df.part == "bruteforce"]
-    keys = ["seed"] * ("seed" in df and df.seed.nunique() > 1) + _variants(df) + ["task", "n", "hidden", "width"]
+    keys = ["seed"] * ("seed" in df and df.seed.nunique() > 1) + swept_variants(df) + ["task", "n", "hidden", "width"]
     out = []
     for key, g in runs.groupby(keys, sort=True):
         rec = dict(zip(keys, key))
@@ -87,7 +87,7 @@ def summarize(df: pd.DataFrame) -> pd.DataFrame:
             "steps_to_success_early_stop": stats.expected_steps_to_success(p, steps, mean_solve),
             "restarts_for_99pct": stats.restarts_for_confidence(p, 0.99),
             "weights": int(g.weights.iloc[0]),
-            "bruteforce_64bit_rounds": _scientific(bruteforce.article_rounds(int(g.weights.iloc[0]))),
+            "bruteforce_64bit_rounds": scientific(bruteforce.article_rounds(int(g.weights.iloc[0]))),
         })
         b = brute[(brute.hidden == rec["hidden"]) & (brute.width == rec["width"]) & (brute.task == rec["task"])]
         if "seed" in rec:
