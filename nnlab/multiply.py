@@ -28,21 +28,16 @@ from typing import NamedTuple
 
 import numpy as np
 
+from .activations import series
+
 GATE_ACTIVATIONS = ("sigmoid", "tanh")
 
 
 def derivatives(activation: str, z) -> tuple:
-    """(f, f', f'', f''', f'''') at z, in closed form (float64 numpy)."""
-    z = np.asarray(z, np.float64)
-    if activation == "sigmoid":
-        s = 0.5 * (1.0 + np.tanh(0.5 * z))  # stable logistic
-        d1 = s * (1 - s)
-        return s, d1, d1 * (1 - 2 * s), d1 * (1 - 6 * s + 6 * s**2), d1 * (1 - 2 * s) * (1 - 12 * s + 12 * s**2)
-    if activation == "tanh":
-        t = np.tanh(z)
-        d1 = 1 - t**2
-        return t, d1, -2 * t * d1, d1 * (6 * t**2 - 2), d1 * (16 * t - 24 * t**3)
-    raise ValueError(f"gate activation {activation!r} is unknown; allowed: {', '.join(GATE_ACTIVATIONS)}")
+    """(f, f', f'', f''', f'''') of a gate activation at z (``nnlab.activations.series``)."""
+    if activation not in GATE_ACTIVATIONS:
+        raise ValueError(f"gate activation {activation!r} is unknown; allowed: {', '.join(GATE_ACTIVATIONS)}")
+    return series(activation, z)
 
 
 def best_bias(activation: str) -> float:

@@ -22,8 +22,8 @@ def autodiff_loss(params, x, y, hidden, output, loss, mask=None):
         out = nnlab.get_activation(name).fn(z)
     if loss == "squared":
         return jnp.mean(jnp.sum((out - y) ** 2, axis=1))
-    # cross-entropy of sigmoid outputs, written naively (fine at moderate z)
-    return jnp.mean(jnp.sum(-y * jnp.log(out) - (1 - y) * jnp.log1p(-out), axis=1))
+    # cross-entropy of sigmoid outputs, -y log s(z) - (1 - y) log s(-z), with jax's log-sigmoid
+    return jnp.mean(jnp.sum(-y * jax.nn.log_sigmoid(z) - (1 - y) * jax.nn.log_sigmoid(-z), axis=1))
 
 
 # Compiled once per architecture: op-by-op dispatch costs more than compiling.
