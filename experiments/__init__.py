@@ -1,12 +1,19 @@
-"""The experiments: one module per claim, run through ``experiments.run``.
+"""The experiments: one module (or package) per claim, run through ``experiments.run``.
 
-Each experiment module defines
-  SCHEMA                          its ``exp.*`` keys (``experiments.schema.Field``)
+The contract (docs/design.md). Each experiment defines
+  SCHEMA                          its ``exp.*`` keys (``experiments.schema.Field``); the key
+                                  ``part`` names its sub-parts, one name or a list
+  RENAMED                         old key -> new key (optional): the old key is an error naming the new
   check(exp)                      checks across keys (optional), raising ConfigError
-  compute(exp, seed, progress)    -> tidy pandas DataFrame, one row per observation
-  summarize(df)                   -> the summary table (printed, summary.csv)
-  figures(df)                     -> {name: matplotlib Figure}, drawn from the table
-                                     alone (so ``analyze`` can redraw them, over seeds)
+  compute(exp, seed, progress)    -> tidy DataFrame, one row per observation; every row has
+                                     ``part`` (and ``kind`` where a part has rows of several kinds)
+  summarize(df, exp)              -> ``experiments.summary.Summary``: headline tables (printed)
+                                     and the tidy table of every quantity (summary.csv)
+  figures(df, exp)                -> {name: matplotlib Figure}
+``summarize`` works on one run's rows and ``figures`` on the rows of one or several
+seeds of the same config; both get that config's ``exp`` and work on ``compute``'s own
+output: the runner adds ``exp``, ``seed`` and ``exp.<key>`` columns only to the
+results file, and ``analyze`` draws one set of figures per combination of swept keys.
 """
 
 import importlib

@@ -1,48 +1,74 @@
 """Analyse results: ``python -m experiments.analyze DIR [--out OUT]``.
 
 Loads one run or a whole multirun tree (any mix of experiments) into one tidy
-DataFrame, prints each experiment's summary per run with the sweep parameters
-as columns, and redraws each experiment's figures from all its runs together
-(aggregated over seeds). Writes ``<exp>_summary.csv`` and ``<exp>_<figure>.png``
-into OUT (default DIR/analysis). In a notebook: ``load_results(DIR)``.
+DataFrame. Runs of one experiment are grouped by their swept keys (every exp
+key whose value differs between runs; the seed is not one): each group's
+figures are drawn from its runs together, pooling seeds and nothing else.
+Prints each run's headline tables and writes, into OUT (default DIR/analysis):
+``<exp>_summary.csv`` (every run's tidy summary, with its seed and swept keys
+as columns) and ``<exp>/<swept values>/<figure>.png`` per group
+(``<exp>/all/`` when nothing is swept). In a notebook: ``load_results(DIR)``.
 """
 
 from __future__ import annotations
 
 import argparse
+import io
 import sys
 from pathlib import Path
 
 import pandas as pd
+from omegaconf import OmegaConf
 
 import experiments
-from experiments.results import atomic_write, atomic_write_text, load_results, sweep_columns
+from experiments.results import atomic_write, atomic_write_text, load_results, swept_keys
+from experiments.summary import render
 
-__all__ = ["load_results", "summaries", "main"]
+__all__ = ["load_results", "groups", "summaries", "main"]
 
 
-def summaries(df: pd.DataFrame) -> dict[str, pd.DataFrame]:
-    """Each experiment's summary, one block of rows per run, sweep parameters first."""
+def groups(runs: pd.DataFrame, configs: dict) -> list[tuple[dict, pd.DataFrame]]:
+    """One experiment's runs grouped by swept keys: (swept values, rows of every seed) pairs.
+    configs: each run directory's resolved config (``load_results(...).attrs["configs"]``)."""
+    keys = swept_keys([configs[d] for d in runs.run_dir.unique()])
+    value = lambda d, k: configs[d]["exp"][k[len("exp."):]]
+    label = {d: tuple((k, value(d, k)) for k in keys) for d in runs.run_dir.unique()}
     out = {}
+    for d in sorted(label, key=lambda d: str(label[d])):
+        out.setdefault(label[d], []).append(d)
+    return [(dict(lab), runs[runs.run_dir.isin(dirs)].reset_index(drop=True)) for lab, dirs in out.items()]
+
+
+def _exp_config(configs: dict, runs: pd.DataFrame):
+    """The exp config of these runs (the first run's: they differ at most in the seed)."""
+    return OmegaConf.create(configs[runs.run_dir.iloc[0]]["exp"])
+
+
+def summaries(df: pd.DataFrame, report=print) -> dict[str, pd.DataFrame]:
+    """Each experiment's tidy summary, one block per run, seed and swept keys first."""
+    out, configs = {}, df.attrs["configs"]
     for name, runs in df.groupby("exp", sort=True):
-        runs = runs.copy()
-        runs.attrs = df.attrs
         module = experiments.get(name)
-        sweep = sweep_columns(runs)
         blocks = []
-        for run_dir, run in runs.groupby("run_dir", sort=True):
-            table = module.summarize(run.reset_index(drop=True))
-            for col in reversed(sweep):
-                if col not in table.columns:
-                    table.insert(0, col, run[col].iloc[0])
-            blocks.append(table)
-        out[name] = pd.concat(blocks, ignore_index=True)
+        for swept, group in groups(runs, configs):
+            for _, run in group.groupby("run_dir", sort=True):
+                run = run.reset_index(drop=True)
+                summary = module.summarize(run, _exp_config(configs, run))
+                seed = run.seed.iloc[0]
+                report(f"\n== {name}, seed {seed}" + "".join(f", {k}={v}" for k, v in swept.items()) + " ==")
+                report(render(summary))
+                blocks.append(summary.table.assign(seed=seed, **{k: str(v) for k, v in swept.items()}))
+        table = pd.concat(blocks, ignore_index=True)
+        front = ["seed"] + [c for c in table.columns if c.startswith("exp.")]
+        out[name] = table[front + [c for c in table.columns if c not in front]]
     return out
 
 
-def main(argv: list[str] | None = None) -> int:
-    import io
+def _folder(swept: dict) -> str:
+    return ",".join(f"{k}={v}" for k, v in swept.items()).replace("/", "_") or "all"
 
+
+def main(argv: list[str] | None = None) -> int:
     import matplotlib
 
     matplotlib.use("Agg")
@@ -60,21 +86,18 @@ def main(argv: list[str] | None = None) -> int:
         print(f"error: {args.dir}: no readable results.parquet found", file=sys.stderr)
         return 1
     out = args.out or (args.dir if args.dir.is_dir() else args.dir.parent) / "analysis"
-    n_runs = df.run_dir.nunique()
-    print(f"loaded {len(df)} rows from {n_runs} run(s): " + ", ".join(
+    print(f"loaded {len(df)} rows from {df.run_dir.nunique()} run(s): " + ", ".join(
         f"{name} x{runs.run_dir.nunique()}" for name, runs in df.groupby("exp")))
-    with pd.option_context("display.width", 200, "display.max_columns", 50, "display.max_rows", 500):
-        for name, table in summaries(df).items():
-            print(f"\n== {name} ==")
-            print(table.to_string(index=False))
-            atomic_write_text(out / f"{name}_summary.csv", table.to_csv(index=False))
+    for name, table in summaries(df).items():
+        atomic_write_text(out / f"{name}_summary.csv", table.to_csv(index=False))
+    configs = df.attrs["configs"]
     for name, runs in df.groupby("exp", sort=True):
-        runs = runs.reset_index(drop=True)
-        for fig_name, fig in experiments.get(name).figures(runs).items():
-            buf = io.BytesIO()
-            fig.savefig(buf, format="png", dpi=150, bbox_inches="tight")
-            plt.close(fig)
-            atomic_write(out / f"{name}_{fig_name}.png", lambda tmp: tmp.write_bytes(buf.getvalue()))
+        for swept, group in groups(runs, configs):
+            for fig_name, fig in experiments.get(name).figures(group, _exp_config(configs, group)).items():
+                buf = io.BytesIO()
+                fig.savefig(buf, format="png", dpi=150, bbox_inches="tight")
+                plt.close(fig)
+                atomic_write(out / name / _folder(swept) / f"{fig_name}.png", lambda tmp: tmp.write_bytes(buf.getvalue()))
     print(f"\nwrote summaries and figures to {out}")
     return 0
 

@@ -84,15 +84,17 @@ def provenance(config: Mapping[str, Any]) -> dict[str, Any]:
     }
 
 
+def config_column(key: str) -> str:
+    """The column of exp key ``key`` in a results table: ``exp.<key>``, as it is overridden."""
+    return f"exp.{key}"
+
+
 def with_config_columns(df: pd.DataFrame, config: Mapping[str, Any]) -> pd.DataFrame:
-    """The table with config values as columns: ``exp``, ``seed`` and every exp key
-    (lists as text, null as NaN) that is not already a column of its own."""
-    exp = config["exp"]
-    columns = {"exp": exp["name"], "seed": config["seed"]}
-    for key, value in exp.items():
-        if key != "name":
-            columns[key] = ",".join(map(str, value)) if isinstance(value, (list, tuple)) else value
-    return df.assign(**{k: v for k, v in columns.items() if k not in df.columns})
+    """The table with the run's config as typed columns: ``exp`` (its name), ``seed``
+    and ``exp.<key>`` for every exp key (lists stay lists, null is None)."""
+    columns = {"exp": config["exp"]["name"], "seed": config["seed"]}
+    columns |= {config_column(k): v for k, v in config["exp"].items() if k != "name"}
+    return df.assign(**{k: [v] * len(df) if isinstance(v, (list, tuple)) else v for k, v in columns.items()})
 
 
 def write_parquet(path: Path, df: pd.DataFrame, meta: Mapping[str, Any]) -> None:
@@ -172,12 +174,8 @@ def load_results(root: str | Path, report: Callable[[str], None] | None = None) 
     return df
 
 
-def sweep_columns(df: pd.DataFrame) -> list[str]:
-    """The config columns (``seed`` and exp keys) whose value differs between runs in ``df``."""
-    configs = [df.attrs["configs"][d] for d in df.run_dir.unique() if d in df.attrs.get("configs", {})]
-    if not configs:
-        return []
-    flat = [{"seed": c.get("seed"), **{k: json.dumps(v) for k, v in c["exp"].items() if k != "name"}}
-            for c in configs]
+def swept_keys(configs: list[Mapping[str, Any]]) -> list[str]:
+    """The exp keys (``exp.<key>``) whose value differs between these run configs, seed aside."""
+    flat = [{config_column(k): json.dumps(v) for k, v in c["exp"].items() if k != "name"} for c in configs]
     keys = sorted({k for f in flat for k in f})
-    return [k for k in keys if len({f.get(k) for f in flat}) > 1 and k in df.columns]
+    return [k for k in keys if len({f.get(k) for f in flat}) > 1]

@@ -23,7 +23,8 @@ from omegaconf import DictConfig, OmegaConf
 
 import experiments
 from experiments.results import RESULTS, is_finished, with_config_columns, write_run
-from experiments.schema import TOP_SCHEMA, ConfigError, check_config
+from experiments.schema import TOP_SCHEMA, ConfigError, check_config, check_key
+from experiments.summary import render
 
 MAX_JOB_DIR = 120  # characters; well under the 255 most file systems allow
 
@@ -57,7 +58,7 @@ def validate(cfg: DictConfig):
         raise ConfigError(f"exp: no experiment chosen; allowed: +exp=NAME with NAME one of {', '.join(experiments.available())}")
     config = resolved(cfg)
     module = experiments.get(config["exp"].get("name"))
-    check_config(module.SCHEMA, module.__name__.split(".")[-1], config["exp"], config)
+    check_config(module, module.__name__.split(".")[-1], config["exp"], config)
     if hasattr(module, "check"):
         module.check(cfg.exp)
     return module
@@ -82,32 +83,19 @@ def run(cfg: DictConfig, out_dir: str | Path, verbose: bool = True) -> Path | No
         if verbose:
             print(f"skip: {out_dir} already has results for this config (force=true to rerun)")
         return None
-    df = with_config_columns(module.compute(cfg.exp, int(cfg.seed), bool(cfg.get("progress", True))), config)
-    summary = module.summarize(df)
-    figures = module.figures(df)
+    df = module.compute(cfg.exp, int(cfg.seed), bool(cfg.get("progress", True)))
+    summary = module.summarize(df, cfg.exp)
+    figures = module.figures(df, cfg.exp)
     try:
-        write_run(out_dir, df, summary, figures, config)
+        write_run(out_dir, with_config_columns(df, config), summary.table, figures, config)
     finally:
         for fig in figures.values():
             plt.close(fig)
     if verbose:
-        with _pandas_display():
-            print(summary.to_string(index=False))
-        print(f"wrote {out_dir / RESULTS}")
+        print(render(summary))
+        print(f"\nwrote {out_dir / RESULTS}; every quantity measured: {out_dir / 'summary.csv'} "
+              f"({len(summary.table)} rows)")
     return out_dir / RESULTS
-
-
-class _pandas_display:
-    """Print whole summary tables, not pandas' truncated view."""
-
-    def __enter__(self):
-        import pandas as pd
-
-        self._ctx = pd.option_context("display.width", 200, "display.max_columns", 50, "display.max_rows", 200)
-        self._ctx.__enter__()
-
-    def __exit__(self, *exc):
-        self._ctx.__exit__(*exc)
 
 
 def _remove_if_empty(out_dir: Path) -> None:
@@ -180,9 +168,7 @@ def check_overrides(argv: list[str]) -> None:
         if key.startswith("exp."):
             sub = key[4:]
             for name, module in modules.items():
-                if sub not in module.SCHEMA:
-                    raise ConfigError(
-                        f"{key}: unknown key for experiment {name}; allowed keys: {', '.join(module.SCHEMA)}")
+                check_key(name, module, sub)
                 for v in vals:
                     module.SCHEMA[sub].check(key, v)
         elif key in TOP_SCHEMA:

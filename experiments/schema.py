@@ -127,17 +127,24 @@ def as_list(value) -> list:
     return [value]
 
 
-def check_keys(exp_name: str, schema: Mapping[str, Field], exp: Mapping[str, Any]) -> None:
+def check_key(exp_name: str, module, key: str) -> None:
+    """Raise ConfigError unless ``key`` is an exp key of the experiment ``module`` (its
+    ``SCHEMA``); a key the experiment renamed (its ``RENAMED``) names the new key."""
+    if key == "name" or key in module.SCHEMA:
+        return
+    new = getattr(module, "RENAMED", {}).get(key)
+    if new is not None:
+        raise ConfigError(f"exp.{key}: renamed to exp.{new} in experiment {exp_name}; "
+                          f"allowed: exp.{new}={module.SCHEMA[new].allowed()}")
+    raise ConfigError(f"exp.{key}: unknown key for experiment {exp_name}; allowed keys: {', '.join(module.SCHEMA)}")
+
+
+def check_config(module, exp_name: str, exp: Mapping[str, Any], top: Mapping[str, Any]) -> None:
+    """Check every key and value of a composed config (plain containers) against the
+    experiment ``module``'s SCHEMA."""
+    schema = module.SCHEMA
     for key in exp:
-        if key != "name" and key not in schema:
-            raise ConfigError(
-                f"exp.{key}: unknown key for experiment {exp_name}; allowed keys: {', '.join(schema)}"
-            )
-
-
-def check_config(schema: Mapping[str, Field], exp_name: str, exp: Mapping[str, Any], top: Mapping[str, Any]) -> None:
-    """Check every key and value of a composed config (plain containers)."""
-    check_keys(exp_name, schema, exp)
+        check_key(exp_name, module, key)
     for key, field in schema.items():
         if key not in exp:
             raise ConfigError(f"exp.{key}: missing for experiment {exp_name}; allowed: {field.allowed()}")

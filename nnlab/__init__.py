@@ -2,22 +2,24 @@
 
 Networks are pure functions over parameter pytrees (``init_mlp``, ``forward``),
 trained by hand-derived backpropagation (``loss_and_grad``) and SGD with many
-restarts in one compiled program (``train``). General feed-forward graphs, the
+restarts, and architectures of many sizes, in one compiled program (``train``,
+``nnlab.population``). General feed-forward graphs, the
 article's picture of a network, live in ``nnlab.graph``.
 """
 
-from . import graph
+from . import graph, population
 from .activations import ACTIVATIONS, Activation, get_activation
 from .backprop import backward, loss_and_grad
 from .losses import LOSSES, get_loss
 from .mlp import apply_mask, count_weights, forward, forward_layers, init_mlp
+from .population import Population
 from .schedules import SCHEDULES, step_size
 from .train import TrainResult, train
 
 __version__ = "0.1.0"
 
 __all__ = [
-    "graph",
+    "graph", "population", "Population",
     "ACTIVATIONS", "Activation", "get_activation",
     "backward", "loss_and_grad",
     "LOSSES", "get_loss",

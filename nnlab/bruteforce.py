@@ -42,11 +42,6 @@ def grid_values(q: int, half_range: float) -> np.ndarray:
     return np.linspace(-half_range, half_range, q)
 
 
-def count_weights(sizes) -> int:
-    """Number of weights of a fully connected net (bias edges included)."""
-    return sum((a + 1) * b for a, b in zip(sizes[:-1], sizes[1:]))
-
-
 def article_rounds(n_weights: int, bits: int = 64) -> int:
     """Rounds of brute force over all settings of ``n_weights`` weights of ``bits`` bits each,
     2 ** (bits * n_weights), exactly (each round tests one network on all training points)."""

@@ -6,7 +6,8 @@ edges with weights. Input neurons pass their value on unchanged; bias neurons
 always send 1. ``evaluate`` and ``backprop`` work one neuron at a time and keep
 every neuron's input sum, output and delta and every edge's gradient, so a
 reader can check the article's numbers by hand. ``to_mlp`` turns a layered
-graph into masked MLP parameters for the fast batched code.
+graph into masked MLP parameters for the fast batched code; ``draw`` (from
+``nnlab.drawing``) pictures it.
 """
 
 from __future__ import annotations
@@ -19,6 +20,8 @@ import jax
 import jax.numpy as jnp
 
 from .activations import get_activation
+from .drawing import draw  # noqa: F401  (graph.draw pictures a Graph)
+from .losses import get_loss
 from .mlp import Params
 
 Name = Hashable
@@ -172,10 +175,20 @@ def evaluate(graph: Graph, x: Sequence[float], weights: Mapping[Edge, float] | N
     return Evaluation(input_sum, output)
 
 
+SQUARED = get_loss("squared", "identity")  # its value reads only outputs and targets
+
+
+def _outputs_row(values: Mapping[Name, jax.Array], names: list[Name]) -> jax.Array:
+    """One example's values of the output neurons, as a (1, n_out) batch."""
+    return jnp.stack([jnp.asarray(values[n], dtype=float) for n in names])[None]
+
+
 def example_loss(graph: Graph, x, y, weights=None) -> jax.Array:
-    """Squared error of one example: sum over output neurons of (output - y)^2."""
-    out = evaluate(graph, x, weights).output
-    return sum((out[name] - t) ** 2 for name, t in zip(graph.of_kind("output"), y))
+    """Squared error of one example (``nnlab.losses``, a batch of one): sum over
+    output neurons of (output - y)^2."""
+    ev = evaluate(graph, x, weights)
+    outputs = graph.of_kind("output")
+    return SQUARED.value(_outputs_row(ev.input_sum, outputs), _outputs_row(ev.output, outputs), jnp.asarray([y], float))
 
 
 def backprop(graph: Graph, x: Sequence[float], y: Sequence[float]) -> Backprop:
@@ -193,9 +206,10 @@ def backprop(graph: Graph, x: Sequence[float], y: Sequence[float]) -> Backprop:
         f = get_activation(graph.neurons[name].activation)
         return f.grad(ev.input_sum[name], ev.output[name])
 
-    # Step 1: the output neurons, dL/dz = dL/da * f'(z).
+    # Step 1: the output neurons, dL/dz = dL/da * f'(z), from the loss (nnlab.losses).
     for name, target in zip(outputs, y):
-        delta[name] = 2 * (ev.output[name] - target) * derivative(name)
+        z, a, t = (jnp.reshape(jnp.asarray(v, dtype=float), (1, 1)) for v in (ev.input_sum[name], ev.output[name], target))
+        delta[name] = SQUARED.delta(z, a, t, graph.neurons[name].activation)[0, 0]
     # Step 2: every earlier layer from the one after it, by the chain rule summed
     # over the edges leaving each neuron.
     for layer in reversed(graph.layers()[1:-1]):
@@ -205,7 +219,7 @@ def backprop(graph: Graph, x: Sequence[float], y: Sequence[float]) -> Backprop:
                 delta[name] = back * derivative(name)
     # Step 3: each edge's gradient is the delta it enters times the output it leaves.
     grad = {(src, dst): delta[dst] * ev.output[src] for src, dst in graph.edges}
-    loss = sum((ev.output[name] - t) ** 2 for name, t in zip(outputs, y))
+    loss = SQUARED.value(_outputs_row(ev.input_sum, outputs), _outputs_row(ev.output, outputs), jnp.asarray([y], float))
     return Backprop(loss, ev.input_sum, ev.output, delta, grad)
 
 
@@ -320,48 +334,3 @@ def article_network(
         draws = jax.random.normal(key, (len(ARTICLE_EDGES),))
         weights = {e: float(w) for e, w in zip(ARTICLE_EDGES, draws)}
     return Graph(neurons, {e: float(weights[e]) for e in ARTICLE_EDGES})
-
-
-COLOURS = {"input": "#7dc97d", "bias": "#7aa6e0", "output": "#e07a7a", "hidden": "#f2f2f2"}
-
-
-def draw(graph: Graph, ax=None, labels: Mapping[Name, str] | None = None, weight_format: str = "{:.2f}"):
-    """Draw the network: neurons by layer (inputs green, bias blue, outputs red),
-    edges as arrows with their weights. ``labels`` adds text under neurons
-    (e.g. their outputs). Returns the matplotlib Axes."""
-    import matplotlib.pyplot as plt
-    import numpy as np
-    from matplotlib.patches import Circle, FancyArrowPatch
-
-    if ax is None:
-        _, ax = plt.subplots(figsize=(2.4 * len(graph.layers()) + 1, 4.5))
-    pos = {}
-    for l, layer in enumerate(graph.layers()):
-        for k, name in enumerate(layer):
-            pos[name] = (2.4 * l, 1.3 * ((len(layer) - 1) / 2 - k))
-    radius = 0.28
-    for (src, dst), w in graph.weights.items():
-        (x0, y0), (x1, y1) = pos[src], pos[dst]
-        ax.add_patch(FancyArrowPatch(pos[src], pos[dst], arrowstyle="-|>", mutation_scale=12,
-                                     shrinkA=radius * 72, shrinkB=radius * 72, color="0.35", lw=1))
-        # The weight sits near the neuron the edge enters (it belongs to that neuron),
-        # written along the edge so labels of edges into one neuron stay apart.
-        t = 0.68
-        angle = float(np.degrees(np.arctan2(y1 - y0, x1 - x0)))
-        ax.text(x0 + t * (x1 - x0), y0 + t * (y1 - y0), weight_format.format(float(w)), fontsize=8,
-                ha="center", va="center", rotation=angle, rotation_mode="anchor", color="0.1",
-                transform_rotates_text=True, bbox=dict(fc="white", ec="none", pad=0.3, alpha=0.9))
-    for name, (x, y) in pos.items():
-        neuron = graph.neurons[name]
-        ax.add_patch(Circle((x, y), radius, fc=COLOURS[neuron.kind], ec="0.2", lw=1.2, zorder=3))
-        text = str(name) if neuron.kind in ("input", "bias") else f"$f_{{{name}}}$"
-        ax.text(x, y, text, ha="center", va="center", fontsize=10, zorder=4)
-        if labels and name in labels:
-            ax.text(x, y - radius - 0.1, labels[name], ha="center", va="top", fontsize=7, zorder=4)
-    xs = [p[0] for p in pos.values()]
-    ys = [p[1] for p in pos.values()]
-    ax.set_xlim(min(xs) - 0.6, max(xs) + 0.6)
-    ax.set_ylim(min(ys) - 0.8, max(ys) + 0.6)
-    ax.set_aspect("equal")
-    ax.axis("off")
-    return ax

@@ -47,16 +47,6 @@ def flatten(params: Params) -> dict:
     return {"W": W, "b": b}
 
 
-def deep_weights(sizes: Sequence[int], bias: bool = True) -> int:
-    """Edges of a fully connected layered net with layer sizes ``sizes``."""
-    return sum((i + int(bias)) * o for i, o in zip(sizes[:-1], sizes[1:]))
-
-
-def flat_weights(sizes: Sequence[int], bias: bool = True) -> int:
-    """Edges of the one layer (no hidden units) that the deep net flattens to."""
-    return (sizes[0] + int(bias)) * sizes[-1]
-
-
 # ----------------------------------------------------------------------------- factorizations
 
 

@@ -10,10 +10,12 @@ widths are expressed.
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Sequence
 
 import jax
 import jax.numpy as jnp
+import numpy as np
 
 from .activations import get_activation
 
@@ -23,41 +25,67 @@ Params = list[dict[str, Array]]
 INITS = ("uniform", "normal")
 
 
+def draw_params(key: Array, sizes: tuple[int, ...], init: str, dtype) -> Params:
+    """``init_mlp``'s draws at unit scale: one (fan_in + 1, fan_out) block per layer,
+    column j holding the incoming edges of neuron j, drawn from its own key
+    fold_in(fold_in(key, layer), j); row 0 is the edge from the bias neuron, row i + 1
+    the edge from neuron i."""
+    def neuron(layer_key, j, fan_in):
+        keys = jax.vmap(lambda i: jax.random.fold_in(jax.random.fold_in(layer_key, j), i))(jnp.arange(fan_in + 1))
+        if init == "normal":
+            return jax.vmap(lambda e: jax.random.normal(e, (), dtype))(keys)
+        return jax.vmap(lambda e: jax.random.uniform(e, (), dtype, -1.0, 1.0))(keys)
+
+    blocks = [jax.vmap(lambda j: neuron(jax.random.fold_in(key, layer), j, fan_in), out_axes=1)(jnp.arange(fan_out))
+              for layer, (fan_in, fan_out) in enumerate(zip(sizes[:-1], sizes[1:]))]
+    return [{"W": block[1:], "b": block[0]} for block in blocks]
+
+
+@jax.jit
+def scale_params(params: Params, scales: Array) -> Params:
+    """Each layer times its scale; scales (..., layers) with params' leading axes.
+    A program of its own, so the product is rounded the same in every caller."""
+    grow = lambda s, a: s.reshape(s.shape + (1,) * (a.ndim - s.ndim))
+    return [{k: grow(scales[..., l], v) * v for k, v in layer.items()} for l, layer in enumerate(params)]
+
+
+_draw_params = jax.jit(draw_params, static_argnames=("sizes", "init", "dtype"))
+
+
+def init_scales(sizes: Sequence[int], scale: float | None = None) -> np.ndarray:
+    """(layers,) float64: ``scale``, or 1 / sqrt(fan_in) of each layer."""
+    fan_ins = np.asarray(sizes[:-1], np.float64)
+    return 1.0 / np.sqrt(fan_ins) if scale is None else np.full(len(fan_ins), float(scale))
+
+
 def init_mlp(
     key: Array,
     sizes: Sequence[int],
     init: str = "normal",
     scale: float | None = None,
     dtype=None,
+    scales=None,
 ) -> Params:
     """Random weights for a fully connected net with layer sizes ``sizes``.
 
     sizes: e.g. ``[n, h, 1]``, input layer first, bias neurons not counted.
     init: ``"normal"`` draws every weight (bias edges included) from
       N(0, scale^2); ``"uniform"`` from U(-scale, scale).
-    scale: defaults to 1 / sqrt(fan_in), per layer.
+    scale: defaults to 1 / sqrt(fan_in), per layer; ``scales`` (layers,) gives
+      each layer's scale instead (a padded net takes those of its true sizes).
+    Each neuron draws its incoming edges from its own key, so a weight does not
+    depend on the layer sizes: a net of width w holds the first w hidden units of
+    any wider net drawn from the same key, up to the scale (``nnlab.population``).
     Returns one ``{"W": (fan_in, fan_out), "b": (fan_out,)}`` per layer.
     """
     if init not in INITS:
         raise ValueError(f"init {init!r} is unknown; allowed: {', '.join(INITS)}")
-    sizes = [int(s) for s in sizes]
+    sizes = tuple(int(s) for s in sizes)
     if len(sizes) < 2 or min(sizes) < 1:
-        raise ValueError(f"sizes must list at least 2 layers of >= 1 neuron, got {sizes}")
-    dtype = dtype or jnp.result_type(float)
-    params = []
-    for layer_key, fan_in, fan_out in zip(
-        jax.random.split(key, len(sizes) - 1), sizes[:-1], sizes[1:]
-    ):
-        s = (1.0 / fan_in**0.5) if scale is None else scale
-        kw, kb = jax.random.split(layer_key)
-        if init == "normal":
-            W = s * jax.random.normal(kw, (fan_in, fan_out), dtype)
-            b = s * jax.random.normal(kb, (fan_out,), dtype)
-        else:
-            W = jax.random.uniform(kw, (fan_in, fan_out), dtype, -s, s)
-            b = jax.random.uniform(kb, (fan_out,), dtype, -s, s)
-        params.append({"W": W, "b": b})
-    return params
+        raise ValueError(f"sizes must list at least 2 layers of >= 1 neuron, got {list(sizes)}")
+    dtype = jnp.dtype(dtype or jnp.result_type(float))
+    scales = jnp.asarray(init_scales(sizes, scale) if scales is None else scales, dtype)
+    return scale_params(_draw_params(key, sizes, init, dtype), scales)
 
 
 def layer_activations(n_layers: int, hidden: str | Sequence[str], output: str) -> list[str]:
@@ -106,9 +134,15 @@ def forward(params: Params, x: Array, hidden="sigmoid", output="sigmoid", mask=N
     return forward_layers(params, x, hidden, output, mask)[1][-1]
 
 
-def count_weights(params: Params, mask: Params | None = None) -> int:
-    """Number of edges (weights and bias weights) present in the network."""
-    leaves = jax.tree.leaves(params if mask is None else mask)
-    if mask is None:
-        return sum(int(leaf.size) for leaf in leaves)
-    return sum(int(jnp.count_nonzero(leaf)) for leaf in leaves)
+def count_weights(net, mask: Params | None = None, bias: bool = True) -> int:
+    """Number of edges of a network: ``net`` is its params or its layer sizes.
+
+    Fully connected: sum over layers of (n_in + 1) n_out, or n_in n_out with
+    ``bias=False``; with a ``mask``, the edges the mask keeps.
+    """
+    if mask is not None:
+        leaves = [m["W"] for m in mask] + ([m["b"] for m in mask] if bias else [])
+        return sum(int(jnp.count_nonzero(leaf)) for leaf in leaves)
+    sizes = [int(s) for s in net] if not isinstance(net[0], dict) else (
+        [net[0]["W"].shape[0]] + [layer["W"].shape[1] for layer in net])
+    return sum((a + int(bias)) * b for a, b in zip(sizes[:-1], sizes[1:]))

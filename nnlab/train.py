@@ -1,21 +1,28 @@
-"""SGD with many restarts in one compiled program.
+"""SGD on a population of networks in one compiled program.
 
-One restart is written for one network (``_train_one``); restarts are a
-``vmap`` axis and the step loop is a ``lax.scan``, all inside one ``jit``.
-Restart i starts from the key ``fold_in(key, i)``, so it is the same network
-whatever the number of restarts. Values that change between sweep points
-(lr, t0, targets, masks) are array arguments, so a sweep compiles once.
+``train`` takes one architecture or a list of them (``nnlab.population``): all
+networks, restarts and architectures alike, train side by side in one ``jit``
+with the step loop in a ``lax.scan``. Network (architecture, restart i) starts
+from the key ``fold_in(key, i)`` (weights from ``fold_in(., 0)``, minibatch
+orders from ``fold_in(., 1)``), so it is the same network whatever else trains
+beside it. Values that change between sweep points (lr, t0, targets, masks)
+are array arguments, so a sweep compiles once.
 
-``engine="packed"`` (the default) runs the same algorithm on all restarts at
-once in the packed layout of ``nnlab.packed`` (large matrix products instead of
-R tiny ones; full-batch losses recorded from the training step itself);
-``engine="vmap"`` is the plain per-restart program above, kept as its oracle.
+One training loop (``_train``: minibatches, step sizes, masks, recorded losses)
+serves two engines, which differ only in how they run backprop on all networks
+at once (``_Engine``):
+
+- ``"packed"`` (default): ``nnlab.packed``, the networks side by side in large
+  array operations, in the layout ``"rows"`` or ``"lanes"`` (``layout="auto"``
+  picks one by ``packed.choose_layout``);
+- ``"vmap"``: ``nnlab.backprop.loss_and_grad``, written for one network,
+  vmapped over the networks: the plain program, kept as the oracle.
 """
 
 from __future__ import annotations
 
 import functools
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import NamedTuple
 
 import jax
@@ -23,163 +30,150 @@ import jax.numpy as jnp
 import numpy as np
 
 from . import packed
-from .backprop import loss_and_grad
+from .backprop import loss_and_grad as backprop_loss_and_grad
 from .losses import get_loss
-from .mlp import Params, forward_layers, init_mlp, layer_activations
+from .mlp import Params, forward_layers, layer_activations
+from .population import Population, init_population, padding_mask, unpad
 from .schedules import SCHEDULES, step_size
 from .shuffle import permutations
 
 Array = jax.Array
+ENGINES = ("packed", "vmap")
+LAYOUTS = ("auto",) + packed.LAYOUTS
 
 
 class TrainResult(NamedTuple):
-    """What ``train`` returns; R restarts, K recorded steps."""
+    """What ``train`` returns for M networks (M = architectures x restarts), K recorded steps."""
 
-    params: Params  # every leaf has a leading restart axis R
-    loss: Array  # (R,) final loss on the whole training set
-    history: Array  # (R, K) loss on the whole training set at ``history_steps``
+    params: Params  # leading axis M; padded to the largest sizes, padded units exactly 0
+    loss: Array  # (M,) final loss on the whole training set
+    history: Array  # (M, K) loss on the whole training set at ``history_steps``
     history_steps: Array  # (K,) step index of each recorded loss
-    diverged: Array  # (R,) True where the loss or a weight is NaN/inf, or a weight's magnitude exceeds blowup
+    diverged: Array  # (M,) True where the loss or a weight is NaN/inf, or a weight's magnitude exceeds blowup
+    sizes: np.ndarray  # (M, L + 1) the true layer sizes of each network
+    restart_ids: np.ndarray  # (M,) network m started from fold_in(key, restart_ids[m])
+
+    def network(self, m: int) -> Params:
+        """Network m's params at its true layer sizes."""
+        return unpad(jax.tree.map(lambda a: a[m], self.params), self.sizes[m])
 
 
 class _Spec(NamedTuple):
     """Everything static about a training run (hashable: part of the jit cache key)."""
 
-    sizes: tuple[int, ...]
+    sizes: tuple[int, ...]  # padded layer sizes
     steps: int
     schedule: str
     activations: tuple[str, ...]
     loss: str
     batch_size: int | None
-    init: str
-    init_scale: float | None
     records: int
-    layout: str = "rows"  # packed engine: where the restart axis goes (nnlab.packed)
+    engine: str
+    layout: str  # packed engine: "rows" or "lanes"
 
 
-def data_loss(params: Params, x: Array, y: Array, spec: _Spec, mask=None) -> Array:
-    """Loss of one network on (x, y). x: (batch, n_in), y: (batch, n_out) -> ()."""
-    hidden, output = spec.activations[:-1], spec.activations[-1]
-    zs, outs = forward_layers(params, x, hidden, output, mask)
-    return get_loss(spec.loss, output).value(zs[-1], outs[-1], y)
+class _Engine(NamedTuple):
+    """How one engine stores M networks and runs backprop on all of them.
 
-
-def _train_one(key, x, y, mask, lr, t0, params, spec: _Spec):
-    """Train one network. key: restart key; x: (N, n_in); y: (N, n_out)."""
-    hidden, output = spec.activations[:-1], spec.activations[-1]
-    init_key, shuffle_key = jax.random.fold_in(key, 0), jax.random.fold_in(key, 1)
-    if params is None:
-        params = init_mlp(init_key, spec.sizes, spec.init, spec.init_scale, x.dtype)
-    n = x.shape[0]
-    per_epoch = 1 if spec.batch_size is None else n // spec.batch_size
-
-    def sgd_step(carry, t):
-        params, order = carry
-        if spec.batch_size is None:
-            xb, yb = x, y
-        else:
-            # A new random order of the examples at the start of every epoch.
-            # t is the same for every restart, so under vmap this stays a cond.
-            order = jax.lax.cond(
-                t % per_epoch == 0,
-                lambda: jax.random.permutation(jax.random.fold_in(shuffle_key, t // per_epoch), n),
-                lambda: order,
-            )
-            idx = jax.lax.dynamic_slice(order, ((t % per_epoch) * spec.batch_size,), (spec.batch_size,))
-            xb, yb = x[idx], y[idx]
-        _, grads = loss_and_grad(params, xb, yb, hidden, output, spec.loss, mask)
-        eta = step_size(spec.schedule, lr, t.astype(x.dtype), t0)
-        params = jax.tree.map(lambda p, g: p - eta * g, params, grads)
-        return (params, order), None
-
-    def run_chunk(carry, start, length):
-        """Record the loss at step ``start``, then take ``length`` steps."""
-        recorded = data_loss(carry[0], x, y, spec, mask)
-        carry, _ = jax.lax.scan(sgd_step, carry, start + jnp.arange(length))
-        return carry, recorded
-
-    stride = -(-spec.steps // spec.records)
-    full, tail = divmod(spec.steps, stride)
-    carry = (params, jnp.arange(n))
-    carry, history = jax.lax.scan(
-        lambda c, k: run_chunk(c, k * stride, stride), carry, jnp.arange(full)
-    )
-    if tail:
-        carry, last = run_chunk(carry, full * stride, tail)
-        history = jnp.concatenate([history, last[None]])
-    params = carry[0]
-    return params, data_loss(params, x, y, spec, mask), history
-
-
-def _train_many(restart_keys, x, y, mask, lr, t0, params, spec: _Spec, batched: tuple[bool, ...]):
-    axes = tuple(0 if b else None for b in batched)
-    one = lambda k, y_, m, lr_, p: _train_one(k, x, y_, m, lr_, t0, p, spec)
-    return jax.vmap(one, in_axes=(0,) + axes)(restart_keys, y, mask, lr, params)
-
-
-_train_jit = jax.jit(_train_many, static_argnames=("spec", "batched"))
-
-
-def _times(eta: Array, g: Array, layout: str) -> Array:
-    """eta () or (R,) times a packed gradient leaf g (restart axis first or last)."""
-    if eta.ndim == 0:
-        return eta * g
-    ones = (1,) * (g.ndim - 1)
-    return eta.reshape((-1,) + ones if layout == "rows" else ones + (-1,)) * g
-
-
-def _train_packed(restart_keys, x, y, mask, lr, t0, params, spec: _Spec, batched: tuple[bool, ...]):
-    """``_train_many`` for all restarts at once in the packed layout ``spec.layout``.
-
-    Same algorithm, keys and shuffles as ``_train_one``, step for step. Masked
-    edges: training runs on W * mask with masked gradients (so the removed edges
-    stay 0 and never act); their initial weights are added back at the end.
+    pack/unpack: params with a leading M axis <-> the engine's form; shared(a):
+    examples (N, n) seen by every network; per_network(a): (M, N, n), one batch
+    each; loss_and_grad(W, x, y) -> ((M,), grads); loss_value(W, x, y) -> (M,);
+    times(eta, g): a step size, () or (M,), times a gradient leaf.
     """
-    y_batched, mask_batched, _, _ = batched
-    layout, activations = spec.layout, spec.activations
-    R, n = restart_keys.shape[0], x.shape[0]
-    if params is None:
-        init = lambda k: init_mlp(jax.random.fold_in(k, 0), spec.sizes, spec.init, spec.init_scale, x.dtype)
-        params = jax.vmap(init)(restart_keys)
-    W = packed.pack(params, layout)
+
+    pack: Callable
+    unpack: Callable
+    shared: Callable
+    per_network: Callable
+    loss_and_grad: Callable
+    loss_value: Callable
+    times: Callable
+
+
+def _packed_engine(spec: _Spec) -> _Engine:
+    layout, acts, loss = spec.layout, spec.activations, spec.loss
+
+    def times(eta, g):
+        if eta.ndim == 0:
+            return eta * g
+        ones = (1,) * (g.ndim - 1)
+        return eta.reshape((-1,) + ones if layout == "rows" else ones + (-1,)) * g
+
+    return _Engine(
+        pack=lambda p: packed.pack(p, layout), unpack=lambda p: packed.unpack(p, layout),
+        shared=lambda a: packed.shared(a, layout), per_network=lambda a: packed.per_restart(a, layout),
+        loss_and_grad=lambda W, x, y: packed.loss_and_grad(W, x, y, acts, loss, layout),
+        loss_value=lambda W, x, y: packed.loss_value(W, x, y, acts, loss, layout),
+        times=times,
+    )
+
+
+def _vmap_engine(spec: _Spec) -> _Engine:
+    hidden, output = spec.activations[:-1], spec.activations[-1]
+
+    def one_loss(params, x, y):
+        zs, outs = forward_layers(params, x, hidden, output)
+        return get_loss(spec.loss, output).value(zs[-1], outs[-1], y)
+
+    def each(fn):
+        """fn written for one network, over M: x and y are shared when 2-D."""
+        return lambda W, x, y: jax.vmap(fn, in_axes=(0, 0 if x.ndim == 3 else None, 0 if y.ndim == 3 else None))(W, x, y)
+
+    return _Engine(
+        pack=lambda p: p, unpack=lambda p: p, shared=lambda a: a, per_network=lambda a: a,
+        loss_and_grad=each(lambda p, x, y: backprop_loss_and_grad(p, x, y, hidden, output, spec.loss)),
+        loss_value=each(one_loss),
+        times=lambda eta, g: eta * g if eta.ndim == 0 else eta.reshape((-1,) + (1,) * (g.ndim - 1)) * g,
+    )
+
+
+def _train(keys, x, y, mask, lr, t0, params, spec: _Spec, batched: tuple[bool, ...]):
+    """Train M networks from ``params`` (leading axis M) for spec.steps SGD steps.
+
+    keys: (M,) restart keys; x: (N, n_in) shared; y: (N, n_out) or (M, N, n_out);
+    mask: None, shared or (M, ...); lr: () or (M,). Masked edges train as zeros:
+    the weights start masked and their gradients are masked.
+    Returns (params, final loss (M,), history (M, K)).
+    """
+    y_batched, mask_batched, _ = batched
+    engine = _packed_engine(spec) if spec.engine == "packed" else _vmap_engine(spec)
+    M, n = keys.shape[0], x.shape[0]
+    W = engine.pack(params)
     if mask is not None:
-        if not mask_batched:  # the same edges in every restart
-            mask = jax.tree.map(lambda m: m[None], mask)
-        mask = jax.tree.map(lambda m: m.astype(x.dtype), packed.pack(mask, layout))
-        removed = jax.tree.map(lambda p, m: p * (1 - m), W, mask)
+        if not mask_batched:  # the same edges in every network
+            mask = jax.tree.map(lambda m: jnp.broadcast_to(m, (M,) + m.shape), mask)
+        mask = jax.tree.map(lambda m: m.astype(x.dtype), engine.pack(mask))
         W = jax.tree.map(lambda p, m: p * m, W, mask)
-    x_all = packed.shared(x, layout)
-    y_all = packed.per_restart(y, layout) if y_batched else packed.shared(y, layout)
-    shuffle_keys = jax.vmap(jax.random.fold_in, (0, None))(restart_keys, 1)
+    x_all = engine.shared(x)
+    y_all = engine.per_network(y) if y_batched else engine.shared(y)
     per_epoch = 1 if spec.batch_size is None else n // spec.batch_size
+    shuffle_keys = jax.vmap(jax.random.fold_in, (0, None))(keys, 1)
 
     def minibatch(order, t):
-        """Each restart's own examples at step t, in ``layout``."""
+        """A new random order of the examples at every epoch's start; each network's batch at step t."""
+        new_order = lambda: permutations(jax.vmap(jax.random.fold_in, (0, None))(shuffle_keys, t // per_epoch), n)
+        order = jax.lax.cond(t % per_epoch == 0, new_order, lambda: order)
         idx = jax.lax.dynamic_slice_in_dim(order, (t % per_epoch) * spec.batch_size, spec.batch_size, axis=1)
         yb = jnp.take_along_axis(y, idx[:, :, None], axis=1) if y_batched else y[idx]
-        return packed.per_restart(x[idx], layout), packed.per_restart(yb, layout)
+        return order, engine.per_network(x[idx]), engine.per_network(yb)
 
     def sgd_step(carry, t):
         W, order = carry
         if spec.batch_size is None:
             xb, yb = x_all, y_all
         else:
-            # A new random order of the examples at the start of every epoch.
-            # (nnlab.shuffle.permutations: jax.random.permutation's orders, faster.)
-            epoch_keys = lambda: jax.vmap(jax.random.fold_in, (0, None))(shuffle_keys, t // per_epoch)
-            order = jax.lax.cond(t % per_epoch == 0, lambda: permutations(epoch_keys(), n), lambda: order)
-            xb, yb = minibatch(order, t)
-        value, grads = packed.loss_and_grad(W, xb, yb, activations, spec.loss, layout)
+            order, xb, yb = minibatch(order, t)
+        value, grads = engine.loss_and_grad(W, xb, yb)
         if mask is not None:
             grads = jax.tree.map(lambda g, m: g * m, grads, mask)
         eta = step_size(spec.schedule, lr, t.astype(x.dtype), t0)
-        W = jax.tree.map(lambda p, g: p - _times(eta, g, layout), W, grads)
+        W = jax.tree.map(lambda p, g: p - engine.times(eta, g), W, grads)
         return (W, order), value
 
     def run_chunk(carry, start, length):
-        """Record the loss on all data at step ``start``, then take ``length`` steps."""
+        """Record the loss on all the data at step ``start``, then take ``length`` steps."""
         if spec.batch_size is not None:
-            recorded = packed.loss_value(carry[0], x_all, y_all, activations, spec.loss, layout)
+            recorded = engine.loss_value(carry[0], x_all, y_all)
         carry, step_losses = jax.lax.scan(sgd_step, carry, start + jnp.arange(length))
         if spec.batch_size is None:  # full batch: the first step computed it already
             recorded = step_losses[0]
@@ -187,63 +181,59 @@ def _train_packed(restart_keys, x, y, mask, lr, t0, params, spec: _Spec, batched
 
     stride = -(-spec.steps // spec.records)
     full, tail = divmod(spec.steps, stride)
-    carry = (W, jnp.broadcast_to(jnp.arange(n, dtype=jnp.int32), (R, n)))
+    carry = (W, jnp.broadcast_to(jnp.arange(n, dtype=jnp.int32), (M, n)))
     carry, history = jax.lax.scan(lambda c, k: run_chunk(c, k * stride, stride), carry, jnp.arange(full))
     if tail:
         carry, last = run_chunk(carry, full * stride, tail)
         history = jnp.concatenate([history, last[None]])
     W = carry[0]
-    final = packed.loss_value(W, x_all, y_all, activations, spec.loss, layout)
-    if mask is not None:
-        W = jax.tree.map(lambda p, r: p + r, W, removed)
-    return packed.unpack(W, layout), final, history.T
-
-
-ENGINES = ("packed", "vmap")
-
-
-def _packed_plan(sizes, n: int, batch_size: int | None) -> dict:
-    """Static choices of the packed engine for N = n examples (see nnlab.packed.choose_layout)."""
-    batch = n if batch_size is None else batch_size
-    return {"layout": packed.choose_layout(sizes, batch, shared_batch=batch_size is None)}
+    return engine.unpack(W), engine.loss_value(W, x_all, y_all), history.T
 
 
 @functools.lru_cache(maxsize=64)
-def _packed_program(spec: _Spec, batched: tuple[bool, ...], devices: int):
-    """The jitted packed trainer; over several devices, each trains its own share of restarts."""
+def _program(spec: _Spec, batched: tuple[bool, ...], devices: int):
+    """The jitted trainer; over several devices, each trains its own share of the networks."""
     if devices == 1:
-        return jax.jit(_train_packed, static_argnames=("spec", "batched"))
-    mesh = jax.sharding.Mesh(np.array(jax.local_devices()), ("restarts",))
-    split, shared = jax.sharding.PartitionSpec("restarts"), jax.sharding.PartitionSpec()
-    y_b, mask_b, lr_b, params_b = (split if b else shared for b in batched)
+        return jax.jit(functools.partial(_train, spec=spec, batched=batched))
+    mesh = jax.sharding.Mesh(np.array(jax.local_devices()), ("networks",))
+    split, shared = jax.sharding.PartitionSpec("networks"), jax.sharding.PartitionSpec()
+    y_b, mask_b, lr_b = (split if b else shared for b in batched)
     program = jax.shard_map(
-        functools.partial(_train_packed, spec=spec, batched=batched), mesh=mesh,
-        in_specs=(split, shared, y_b, mask_b, lr_b, shared, params_b), out_specs=split,
-        check_vma=False,  # restarts never talk to each other
+        functools.partial(_train, spec=spec, batched=batched), mesh=mesh,
+        in_specs=(split, shared, y_b, mask_b, lr_b, shared, split), out_specs=split,
+        check_vma=False,  # networks never talk to each other
     )
-    return jax.jit(lambda *args, spec, batched: program(*args), static_argnames=("spec", "batched"))
+    return jax.jit(program)
 
 
-def _pad_restarts(tree, total: int):
-    """Repeat the last restart so the leading axis has length ``total``."""
+def _pad_networks(tree, total: int):
+    """Repeat the last network so the leading axis has length ``total``."""
     def pad(a):
         extra = total - a.shape[0]
         return a if extra == 0 else jnp.concatenate([a, jnp.repeat(a[-1:], extra, axis=0)])
     return jax.tree.map(pad, tree)
 
 
-def _shard_restarts(tree):
-    """Spread the leading restart axis over all local devices."""
-    mesh = jax.sharding.Mesh(np.array(jax.local_devices()), ("restarts",))
-    sharding = jax.sharding.NamedSharding(mesh, jax.sharding.PartitionSpec("restarts"))
+def _shard_networks(tree):
+    """Spread the leading network axis over all local devices."""
+    mesh = jax.sharding.Mesh(np.array(jax.local_devices()), ("networks",))
+    sharding = jax.sharding.NamedSharding(mesh, jax.sharding.PartitionSpec("networks"))
     return jax.tree.map(lambda a: jax.device_put(a, sharding), tree)
+
+
+def _combined_mask(pop, mask, dtype):
+    """The padding mask times the caller's mask (shared or per network); None if neither."""
+    if not pop.padding:
+        return mask
+    pad = padding_mask(pop, dtype)
+    return pad if mask is None else jax.tree.map(lambda p, m: p * jnp.asarray(m, dtype), pad, mask)
 
 
 def train(
     key: Array,
     x: Array,
     y: Array,
-    sizes: Sequence[int],
+    sizes: Sequence,
     restarts: int = 1,
     steps: int = 1000,
     lr=0.1,
@@ -257,102 +247,110 @@ def train(
     t0=100.0,
     records: int = 100,
     mask: Params | None = None,
-    restart_ids: Array | None = None,
+    restart_ids=None,
     init_params: Params | None = None,
     *,
+    arch=None,
     blowup: float | None = 1e6,
     engine: str = "packed",
+    layout: str = "auto",
 ) -> TrainResult:
-    """Train ``restarts`` networks of layer sizes ``sizes`` on (x, y) by SGD.
+    """Train a population of networks on (x, y) by SGD.
 
-    x: (N, n_in). y: (N, n_out), or (R, N, n_out) for one target per restart.
-    lr: base step size, a scalar or (R,). The step size at step t is
+    sizes: one architecture, e.g. ``[2, 3, 1]``, or a list of architectures of
+      equal depth, e.g. ``[[2, 2, 1], [2, 3, 1], [2, 8, 1]]``: every architecture
+      trains ``restarts`` times (or once per ``restart_ids``), architecture-major
+      (network a * R + i is restart i of architecture a). ``arch`` (M,) instead
+      names each network's architecture, with ``restart_ids`` (M,) its restart id.
+      Networks are padded to the largest sizes and masked (``nnlab.population``).
+    x: (N, n_in) with n_in the largest input layer (a network with fewer inputs
+      reads the first columns). y: (N, n_out), or (M, N, n_out): one target per network.
+    lr: base step size, a scalar or (M,). The step size at step t is
       ``lr x schedule(t)``, see ``nnlab.schedules`` (t0 sets the decay time).
     batch_size: None for full batch; b for minibatches of b examples (1 is the
       article's per-example SGD), reshuffled every epoch of N // b steps.
-    init, init_scale: initial weights, see ``init_mlp``; ``init_params`` (leaves
-      with a leading R axis) starts from given weights instead.
-    mask: 0/1 edges shaped like params, shared or with a leading R axis.
-    restart_ids: (R,) integers naming the restarts, default ``arange(restarts)``;
-      restart i uses the key ``fold_in(key, i)``.
+    init, init_scale: initial weights, see ``init_mlp`` (drawn at each network's
+      true fan-in); ``init_params`` (padded, leading axis M) starts from given weights.
+    mask: 0/1 edges shaped like the padded params, shared or with a leading M
+      axis; masked edges are 0 in the result.
+    restart_ids: restart i uses the key ``fold_in(key, i)``; default ``arange(restarts)``.
     records: how many losses to record along the way (evenly spaced steps).
-    blowup: a restart counts as diverged when its final loss or a weight is
+    blowup: a network counts as diverged when its final loss or a weight is
       NaN/inf, or when a weight's magnitude exceeds ``blowup`` (None: no bound).
       With a sigmoid or tanh output the loss stays finite however large the
       step size; the weights run off instead, and a net with weights of 1e6 on
       inputs of order one has every unit saturated: it stopped by overflow.
-    engine: ``"packed"`` (fast, all restarts in one set of large products) or
-      ``"vmap"`` (one restart written alone, vmapped); equal to float rounding.
+    engine: ``"packed"`` (fast, all networks in one set of large products) or
+      ``"vmap"`` (backprop written for one network, vmapped); equal to float rounding.
+    layout: the packed engine's layout, ``"rows"``, ``"lanes"`` or ``"auto"``
+      (``nnlab.packed.choose_layout``, by layer sizes and batch size).
     Runs in the dtype of x (float32 unless x is float64).
     """
     if engine not in ENGINES:
         raise ValueError(f"engine {engine!r} is unknown; allowed: {', '.join(ENGINES)}")
+    if layout not in LAYOUTS or (engine == "vmap" and layout != "auto"):
+        allowed = ", ".join(LAYOUTS) if engine == "packed" else "auto (the vmap engine has no layouts)"
+        raise ValueError(f"layout {layout!r} is not allowed with engine {engine!r}; allowed: {allowed}")
     if int(steps) < 1 or int(restarts) < 1 or int(records) < 1:
         raise ValueError(f"steps, restarts and records must be >= 1, got {steps}, {restarts}, {records}")
     if blowup is not None and not blowup > 0:
         raise ValueError(f"blowup must be None or > 0, got {blowup}")
     if schedule not in SCHEDULES:
         raise ValueError(f"schedule {schedule!r} is unknown; allowed: {', '.join(SCHEDULES)}")
+    pop = Population.of(sizes, restarts, restart_ids, arch)
     x = jnp.asarray(x)
     if not jnp.issubdtype(x.dtype, jnp.floating):
         x = x.astype(jnp.result_type(float))
     y = jnp.asarray(y, x.dtype)
-    sizes = tuple(int(s) for s in sizes)
-    activations = layer_activations(len(sizes) - 1, hidden, output)
+    padded = pop.padded
+    activations = layer_activations(len(padded) - 1, hidden, output)
     get_loss(loss, output)
-    if x.ndim != 2 or x.shape[1] != sizes[0]:
-        raise ValueError(f"x must be (N, {sizes[0]}), got {x.shape}")
-    if y.shape[-2:] != (x.shape[0], sizes[-1]) or y.ndim not in (2, 3):
-        raise ValueError(f"y must be ({x.shape[0]}, {sizes[-1]}) or (R, {x.shape[0]}, {sizes[-1]}), got {y.shape}")
+    if x.ndim != 2 or x.shape[1] != padded[0]:
+        raise ValueError(f"x must be (N, {padded[0]}), got {x.shape}")
+    if y.shape[-2:] != (x.shape[0], padded[-1]) or y.ndim not in (2, 3):
+        raise ValueError(f"y must be ({x.shape[0]}, {padded[-1]}) or (M, {x.shape[0]}, {padded[-1]}), got {y.shape}")
     if batch_size is not None and not 1 <= int(batch_size) <= x.shape[0]:
         raise ValueError(f"batch_size must be None or 1..{x.shape[0]}, got {batch_size}")
-    spec = _Spec(
-        sizes, int(steps), schedule, tuple(activations), loss,
-        None if batch_size is None else int(batch_size), init,
-        None if init_scale is None else float(init_scale), min(int(records), int(steps)),
-    )
-    if engine == "packed":
-        spec = spec._replace(**_packed_plan(sizes, x.shape[0], spec.batch_size))
-    restart_ids = jnp.arange(restarts) if restart_ids is None else jnp.asarray(restart_ids)
-    R = restart_ids.shape[0]
+    batch_size = None if batch_size is None else int(batch_size)
+    if engine == "packed" and layout == "auto":
+        layout = packed.choose_layout(padded, x.shape[0] if batch_size is None else batch_size, batch_size is None)
+    spec = _Spec(padded, int(steps), schedule, tuple(activations), loss, batch_size,
+                 min(int(records), int(steps)), engine, layout if engine == "packed" else "")
+    M = len(pop.restart_ids)
     lr = jnp.asarray(lr, x.dtype)
-    per_restart = (
-        y.ndim == 3,
-        mask is not None and mask[0]["W"].ndim == 3,
-        lr.ndim == 1,
-        init_params is not None,
-    )
-    args = [y, mask, lr, init_params]
-    for name, arg, batched in zip(("y", "mask", "lr", "init_params"), args, per_restart):
-        leading = jax.tree.leaves(arg)[0].shape[0] if batched else R
-        if leading != R:
-            raise ValueError(f"{name} has {leading} restarts on its leading axis, expected {R}")
-
+    mask = _combined_mask(pop, mask, x.dtype)
+    batched = (y.ndim == 3, mask is not None and mask[0]["W"].ndim == 3, lr.ndim == 1)
+    for name, arg, per_network in zip(("y", "mask", "lr"), (y, mask, lr), batched):
+        leading = jax.tree.leaves(arg)[0].shape[0] if per_network else M
+        if leading != M:
+            raise ValueError(f"{name} has {leading} networks on its leading axis, expected {M}")
+    if init_params is None:
+        init_params = init_population(key, pop, init, init_scale, x.dtype)
+    elif jax.tree.leaves(init_params)[0].shape[0] != M:
+        raise ValueError(f"init_params has {jax.tree.leaves(init_params)[0].shape[0]} networks "
+                         f"on its leading axis, expected {M}")
+    keys = jax.vmap(jax.random.fold_in, (None, 0))(key, jnp.asarray(pop.restart_ids))
+    args = [y, mask, lr]
     devices = jax.local_device_count()
-    padded = -(-R // devices) * devices
-    keys = jax.vmap(jax.random.fold_in, (None, 0))(key, restart_ids)
+    total = -(-M // devices) * devices
     if devices > 1:
-        keys = _shard_restarts(_pad_restarts(keys, padded))
-        args = [_shard_restarts(_pad_restarts(a, padded)) if b else a for a, b in zip(args, per_restart)]
-    run = _train_jit if engine == "vmap" else _packed_program(spec, per_restart, devices)
-    params, final, history = run(
-        keys, x, args[0], args[1], args[2], jnp.asarray(t0, x.dtype), args[3],
-        spec=spec, batched=per_restart,
-    )
-    if padded != R:
-        params, final, history = jax.tree.map(lambda a: a[:R], (params, final, history))
+        keys, init_params = (_shard_networks(_pad_networks(a, total)) for a in (keys, init_params))
+        args = [_shard_networks(_pad_networks(a, total)) if b else a for a, b in zip(args, batched)]
+    params, final, history = _program(spec, batched, devices)(
+        keys, x, args[0], args[1], args[2], jnp.asarray(t0, x.dtype), init_params)
+    if total != M:
+        params, final, history = jax.tree.map(lambda a: a[:M], (params, final, history))
     stride = -(-spec.steps // spec.records)
     return TrainResult(
-        params=params,
-        loss=final,
-        history=history,
+        params=params, loss=final, history=history,
         history_steps=jnp.arange(history.shape[1]) * stride,
         diverged=_diverged(final, params, blowup),
+        sizes=pop.sizes, restart_ids=pop.restart_ids,
     )
 
 
 def _diverged(final: Array, params: Params, blowup: float | None) -> Array:
-    """(R,) True where the final loss is not finite or a weight is NaN, inf or beyond ``blowup``."""
+    """(M,) True where the final loss is not finite or a weight is NaN, inf or beyond ``blowup``."""
     largest = functools.reduce(jnp.maximum, [jnp.max(jnp.abs(w).reshape(len(final), -1), axis=1)
                                              for w in jax.tree.leaves(params)])
     bound = jnp.inf if blowup is None else blowup

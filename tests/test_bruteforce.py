@@ -17,7 +17,7 @@ XOR_Y = np.array([[0], [1], [1], [0]], np.float64)
 def every_network(values, sizes):
     """All weight settings as stacked params, enumerated by itertools."""
     shapes = [((a, b), (b,)) for a, b in zip(sizes[:-1], sizes[1:])]
-    count = bruteforce.count_weights(sizes)
+    count = nnlab.count_weights(sizes)
     flat = np.array(list(itertools.product(values, repeat=count)))
     params, k = [], 0
     for (ws, bs) in shapes:
@@ -55,7 +55,7 @@ def test_a_finer_grid_holds_xor_solutions():
 
 
 def test_article_rounds_are_exact_powers_of_two():
-    assert bruteforce.count_weights([2, 2, 1]) == 9
+    assert nnlab.count_weights([2, 2, 1]) == 9
     assert bruteforce.article_rounds(9) == 2**576
     assert bruteforce.article_rounds(12, bits=8) == 256**12
     assert len(str(bruteforce.article_rounds(9))) == 174  # 2^576 ~ 2.47e173

@@ -37,18 +37,21 @@ def tiny_run(tmp_path_factory):
 
 def test_default_run_writes_table_summary_and_three_figures(tiny_run):
     out, df = tiny_run
-    assert set(df["mode"]) == {"construction", "exact", "learned", "theory"}
+    assert set(df.part) == {"construction", "exact", "learned", "theory"}
+    assert df["exp.n"].iloc[0].tolist() == [2, 3]  # config columns are typed: lists stay lists
     for name in ("widths", "exact_histogram", "learned_success"):
         assert (out / f"{name}.png").stat().st_size > 10_000
     summary = pd.read_csv(out / "summary.csv")
-    assert list(summary.columns) == ["mode", "n", "family", "statistic", "value"]
-    exact4 = summary[(summary["mode"] == "exact") & (summary.n == 3)]
-    assert "2 (1)" in exact4[exact4.statistic.str.startswith("functions of min width 3")].value.tolist()
+    assert list(summary.columns) == ["part", "quantity", "n", "family", "width", "value"]
+    assert summary.value.dtype == float
+    exact3 = summary[(summary.part == "exact") & (summary.n == 3) & (summary.width == 3)]
+    assert exact3.set_index("quantity").value.to_dict() == {
+        "functions of least width": 2, "NPN classes of least width": 1}  # parity and its complement
 
 
 def test_construction_rows(tiny_run):
     _, df = tiny_run
-    c = df[df["mode"] == "construction"]
+    c = df[df.part == "construction"]
     assert c.correct.astype(bool).all()
     every3 = c[(c.n == 3) & (c.family == "all")]
     assert len(every3) == 256
@@ -57,7 +60,7 @@ def test_construction_rows(tiny_run):
 
 def test_exact_rows_match_the_library(tiny_run):
     _, df = tiny_run
-    e = df[df["mode"] == "exact"]
+    e = df[df.part == "exact"]
     for n in (2, 3):
         rows = e[e.n == n]
         assert len(rows) == 2 ** 2**n
@@ -71,7 +74,7 @@ def test_exact_rows_match_the_library(tiny_run):
 
 def test_learned_rows_and_the_direction_theory_allows(tiny_run):
     _, df = tiny_run
-    lr = df[df["mode"] == "learned"]
+    lr = df[df.part == "learned"]
     functions = {2: 16 + 1 + 3, 3: 256 + 1 + 3}
     assert len(lr) == sum(functions.values()) * 3 * 3  # functions x widths x restarts
     assert set(lr.columns) >= {"family", "function", "width", "restart", "final_loss", "accuracy", "solved"}
@@ -86,31 +89,38 @@ def test_learned_rows_and_the_direction_theory_allows(tiny_run):
 
 def test_theory_rows(tiny_run):
     _, df = tiny_run
-    t = df[df["mode"] == "theory"].set_index(["n", "bound"]).width
+    t = df[df.part == "theory"].set_index(["n", "bound"]).width
     assert t[(3, "construction")] == 8 and t[(3, "construction_smaller_side")] == 4
     assert t[(3, "counting")] == T.counting_lower_bound(3) <= 3
 
 
-def test_summary_and_figures_over_several_seeds(tiny_run):
+def test_headline_is_the_n_by_width_table(tiny_run, compose_exp):
+    _, df = tiny_run
+    summary = E.summarize(df, compose_exp("boolean_width").exp)
+    exact = next(t for title, t in summary.headline.items() if title.startswith("exact"))
+    assert exact.columns.tolist() == ["n", "functions", "width 0", "width 1", "width 2", "width 3", "mean", "proven"]
+    assert exact.set_index("n").loc[3, ["width 0", "width 1", "width 2", "width 3"]].tolist() == [2, 102, 150, 2]
+
+
+def test_figures_over_several_seeds(tiny_run):
     _, df = tiny_run
     two = pd.concat([df, df.assign(seed=1)], ignore_index=True)
-    summary = E.summarize(two)
-    assert summary.seed.tolist().count(1) == summary.seed.tolist().count(0) > 0
     assert set(E.figures(two)) == {"widths", "exact_histogram", "learned_success"}
 
 
 def test_bad_configs_are_one_line_errors(compose_exp):
     cases = [
-        (("exp.mode=exact", "exp.n=5"), "exp.n=5"),
-        (("exp.mode=learned", "exp.n=9"), "exp.n=9"),
+        (("exp.part=exact", "exp.n=5"), "exp.n=5"),
+        (("exp.part=learned", "exp.n=9"), "exp.n=9"),
         (("exp.family=all", "exp.n=[3,4]"), "exp.family=all"),
         (("exp.functions=17", "exp.n=2"), "exp.functions=17"),
-        (("exp.mode=nonsense",), "exp.mode"),
+        (("exp.part=nonsense",), "exp.part"),
         (("exp.n=13",), "exp.n=13"),
+        (("+exp.mode=exact",), "exp.mode: renamed to exp.part"),
     ]
     for overrides, key in cases:
         with pytest.raises(ConfigError, match=key) as err:
             validate(compose_exp("boolean_width", *overrides))
         assert "\n" not in str(err.value) and "allowed" in str(err.value)
-    validate(compose_exp("boolean_width", "exp.mode=exact", "exp.n=4", "exp.shortcuts=true"))
-    validate(compose_exp("boolean_width", "exp.mode=[construction,theory]", "exp.n=12"))
+    validate(compose_exp("boolean_width", "exp.part=exact", "exp.n=4", "exp.shortcuts=true"))
+    validate(compose_exp("boolean_width", "exp.part=[construction,theory]", "exp.n=12"))

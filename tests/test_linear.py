@@ -42,9 +42,9 @@ def test_flatten_is_the_deep_linear_net(sizes, seed):
 @given(st.lists(st.integers(1, 9), min_size=2, max_size=6))
 def test_weight_counts(sizes):
     params = random_params(np.random.default_rng(0), sizes)
-    assert LI.deep_weights(sizes) == nnlab.count_weights(params)
-    assert LI.flat_weights(sizes) == (sizes[0] + 1) * sizes[-1]
-    assert LI.deep_weights(sizes, bias=False) == sum(i * o for i, o in zip(sizes[:-1], sizes[1:]))
+    assert nnlab.count_weights(sizes) == nnlab.count_weights(params) == sum(p["W"].size + p["b"].size for p in params)
+    assert nnlab.count_weights([sizes[0], sizes[-1]]) == (sizes[0] + 1) * sizes[-1]
+    assert nnlab.count_weights(sizes, bias=False) == sum(i * o for i, o in zip(sizes[:-1], sizes[1:]))
 
 
 # ----------------------------------------------------------------------------- factorizations

@@ -61,9 +61,7 @@ def test_packed_gradients_equal_per_restart_backprop(problem, seed):
 
 
 @pytest.fixture(params=packed.LAYOUTS)
-def layout(request, monkeypatch):
-    """Force train's packed engine into one layout."""
-    monkeypatch.setattr(packed, "choose_layout", lambda sizes, batch, shared_batch: request.param)
+def layout(request):
     return request.param
 
 
@@ -110,21 +108,20 @@ def test_packed_training_equals_the_vmapped_path(case, layout):
     if kw.pop("init_params", False):
         kw["init_params"] = random_params(rng, sizes, R)
     kw = dict(lr=lr, mask=mask, restarts=R, **kw)
-    fast = nnlab.train(jax.random.key(3), x, y, **kw)
+    fast = nnlab.train(jax.random.key(3), x, y, layout=layout, **kw)
     plain = nnlab.train(jax.random.key(3), x, y, engine="vmap", **kw)
     same_results(fast, plain)
-    if mask is not None and "init_params" in kw:  # removed edges keep their initial weights
-        W, W0, m = fast.params[0]["W"], kw["init_params"][0]["W"], mask[0]["W"]
+    if mask is not None:  # removed edges are zero in the result
+        m = np.broadcast_to(mask[0]["W"], fast.params[0]["W"].shape)
         assert (m == 0).any()
-        np.testing.assert_array_equal(np.asarray(W)[m == 0], np.asarray(W0)[m == 0])
+        np.testing.assert_array_equal(np.asarray(fast.params[0]["W"])[m == 0], 0.0)
 
 
-def test_rows_layout_restart_identity_and_divergence(monkeypatch):
-    """(test_train checks these on small nets, which run in "lanes".)"""
-    monkeypatch.setattr(packed, "choose_layout", lambda sizes, batch, shared_batch: "rows")
+def test_rows_layout_restart_identity_and_divergence():
+    """(test_train checks these on small nets, which "auto" runs in "lanes".)"""
     x = np.random.default_rng(0).normal(size=(6, 2))
     y = x[:, :1] * 3.0
-    kw = dict(sizes=[2, 3, 1], steps=40, hidden="identity", output="identity", batch_size=2)
+    kw = dict(sizes=[2, 3, 1], steps=40, hidden="identity", output="identity", batch_size=2, layout="rows")
     many = nnlab.train(jax.random.key(1), x, y, restarts=6, lr=np.array([1e-2, 50.0] * 3), **kw)
     some = nnlab.train(jax.random.key(1), x, y, restarts=2, restart_ids=[4, 1], lr=np.array([1e-2, 50.0]), **kw)
     np.testing.assert_array_equal(many.diverged, [False, True] * 3)
@@ -132,31 +129,44 @@ def test_rows_layout_restart_identity_and_divergence(monkeypatch):
     assert not np.isfinite(some.loss[1])
 
 
-def test_unknown_engine_is_a_clear_error():
+def test_unknown_engine_or_layout_is_a_clear_error():
+    args = (jax.random.key(0), np.zeros((2, 1)), np.zeros((2, 1)))
     with pytest.raises(ValueError, match="engine 'fast' is unknown"):
-        nnlab.train(jax.random.key(0), np.zeros((2, 1)), np.zeros((2, 1)), sizes=[1, 1], engine="fast")
+        nnlab.train(*args, sizes=[1, 1], engine="fast")
+    with pytest.raises(ValueError, match="layout 'columns' is not allowed with engine 'packed'; allowed: auto, rows"):
+        nnlab.train(*args, sizes=[1, 1], layout="columns")
+    with pytest.raises(ValueError, match="layout 'rows' is not allowed with engine 'vmap'"):
+        nnlab.train(*args, sizes=[1, 1], engine="vmap", layout="rows")
+
+
+@pytest.mark.parametrize("sizes, batch, shared, expected", [
+    ((4, 8, 1), 16, True, "lanes"), ((2, 64, 1), 16, True, "lanes"),  # tiny nets, a few shared examples
+    ((8, 64, 1), 256, True, "rows"), ((64, 16, 1), 64, True, "rows"),  # wide or many examples
+    ((4, 8, 1), 1, False, "rows"),  # per-example SGD: each network its own example
+])
+def test_auto_picks_the_layout_by_sizes_and_batch(sizes, batch, shared, expected):
+    assert packed.choose_layout(sizes, batch, shared) == expected
 
 
 SCRIPT = """
 import json, jax, numpy as np, nnlab
-from nnlab import packed
-packed.choose_layout = lambda sizes, batch, shared_batch: {layout!r}
 x = np.array([[0, 0], [0, 1], [1, 0], [1, 1]], np.float32)
 y = np.array([[0], [1], [1], [0]], np.float32)
-r = nnlab.train(jax.random.key(3), x, y, sizes=[2, 3, 1], restarts=5, steps=300, lr=2.0, batch_size=2)
+r = nnlab.train(jax.random.key(3), x, y, sizes=[2, 3, 1], restarts=5, steps=300, lr=2.0, batch_size=2,
+                layout={layout!r})
 print(json.dumps({{"devices": jax.local_device_count(), "loss": np.asarray(r.loss).tolist()}}))
 """
 
 
-def test_rows_layout_shards_over_two_devices_with_the_same_results(monkeypatch):
+def test_rows_layout_shards_over_two_devices_with_the_same_results():
     env = dict(os.environ, XLA_FLAGS="--xla_force_host_platform_device_count=2", JAX_PLATFORMS="cpu")
     done = subprocess.run([sys.executable, "-c", SCRIPT.format(layout="rows")], capture_output=True, text=True,
                           env=env, timeout=300)
     assert done.returncode == 0, done.stderr[-2000:]
     out = json.loads(done.stdout.strip().splitlines()[-1])
-    monkeypatch.setattr(packed, "choose_layout", lambda sizes, batch, shared_batch: "rows")
     x = np.array([[0, 0], [0, 1], [1, 0], [1, 1]], np.float32)
     y = np.array([[0], [1], [1], [0]], np.float32)
-    single = nnlab.train(jax.random.key(3), x, y, sizes=[2, 3, 1], restarts=5, steps=300, lr=2.0, batch_size=2)
+    single = nnlab.train(jax.random.key(3), x, y, sizes=[2, 3, 1], restarts=5, steps=300, lr=2.0, batch_size=2,
+                         layout="rows")
     assert out["devices"] == 2
     np.testing.assert_allclose(out["loss"], np.asarray(single.loss), rtol=1e-4, atol=1e-6)

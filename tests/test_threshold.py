@@ -8,6 +8,8 @@ import pytest
 
 from nnlab import boolean as B
 from nnlab import threshold as T
+from nnlab.npn import essential
+from nnlab.threshold.exact import _nondecomposable_outputs
 
 
 def _tables_from_weights(n: int, bound: int) -> np.ndarray:
@@ -48,35 +50,24 @@ def test_threshold_index():
 
 # ---------------------------------------------------------------- symmetry
 
-@pytest.mark.parametrize("n, classes", [(1, 2), (2, 4), (3, 14), (4, 222)])
-def test_npn_class_counts_match_oeis_a000370(n, classes):
-    labels = T.npn_labels(n)
-    assert len(np.unique(labels)) == classes
-    assert np.all(labels[labels] == labels) and np.all(labels <= np.arange(len(labels)))
-
-
-def test_generators_act_on_truth_tables_as_input_maps():
-    n = 3
-    f = np.arange(256)
-    x = B.inputs(n)
-    for gen in T.generators(n):
-        image = T.apply_generator(f, n, gen)
-        assert sorted(image.tolist()) == f.tolist()  # a permutation of the functions
-        for g in (0b00010110, B.majority(3), 0b10000000):
-            values = B.bits(g, n)
-            if gen[0] == "complement":
-                expected = 1 - values
-            else:
-                y = x.copy()
-                if gen[0] == "swap":
-                    y[:, [gen[1], gen[1] + 1]] = y[:, [gen[1] + 1, gen[1]]]
-                else:
-                    y[:, gen[1]] ^= 1
-                expected = values[y @ (1 << np.arange(n))]
-            assert B.bits(int(image[g]), n).tolist() == expected.tolist()
+@pytest.mark.parametrize("n", [2, 3, 4])
+def test_threshold_functions_are_closed_under_npn(n):
     th = set(T.threshold_functions(n).tables.tolist())
-    for gen in T.generators(n):  # threshold functions are closed under NPN
+    for gen in T.generators(n):
         assert set(T.apply_generator(np.array(sorted(th)), n, gen).tolist()) == th
+
+
+@pytest.mark.parametrize("n", [0, 1, 2, 3, 4, 5])
+def test_threshold_classes_match_oeis_a001530(n):
+    """A001530: NPN classes of threshold functions of exactly n variables, 1, 1, 1, 3, 9, 48."""
+    reps = T.threshold_classes(n)
+    exact = (1, 1, 1, 3, 9, 48)
+    assert T.A001530 == exact
+    assert len(reps) == sum(exact[: n + 1])  # n or fewer variables: 1, 2, 3, 6, 15, 63
+    assert (essential(reps, n) == n).sum() == exact[n]
+    assert np.isin(reps, T.threshold_functions(n).tables).all()
+    if n <= 4:  # against the classes found by closure under the generators
+        np.testing.assert_array_equal(reps, np.unique(T.npn_labels(n)[T.threshold_functions(n).tables]))
 
 
 # ---------------------------------------------------------------- exact minimal widths
@@ -242,6 +233,6 @@ def test_counting_bounds_grow_exponentially():
 
 def test_non_decomposable_outputs():
     """Monotone outputs where no unit dominates: none for 1 or 2 units, only MAJ for 3."""
-    assert len(T._nondecomposable_outputs(0, 1).tables) == len(T._nondecomposable_outputs(0, 2).tables) == 0
-    assert T._nondecomposable_outputs(0, 3).tables.tolist() == [B.majority(3)]
-    assert T._nondecomposable_outputs(0, 4) is not None  # 4 units: exists, too many to enumerate at n = 4
+    assert len(_nondecomposable_outputs(0, 1).tables) == len(_nondecomposable_outputs(0, 2).tables) == 0
+    assert _nondecomposable_outputs(0, 3).tables.tolist() == [B.majority(3)]
+    assert _nondecomposable_outputs(0, 4) is not None  # 4 units: exists, too many to enumerate at n = 4

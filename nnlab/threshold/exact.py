@@ -1,9 +1,4 @@
-"""Threshold functions, and the exact minimal width of one-hidden-layer threshold nets.
-
-A threshold function of n bits is h(x) = [w.x + b >= 0]; truth tables follow
-``nnlab.boolean`` (bit i of f is f(x(i))), held as int64 for n <= 5.
-``threshold_functions(n)`` lists all of them, n <= 5, each with small integer
-weights; their number is checked against OEIS A000609 (2, 4, 14, 104, 1882, 94572).
+"""The exact minimal width of one-hidden-layer threshold nets, n <= 4.
 
 ``min_widths(n)`` gives every function of n <= 4 bits its least width k: the
 fewest hidden threshold units h_1..h_k in a network
@@ -29,127 +24,19 @@ bound by exhaustion, the upper bound by its witness (checked by ``verify``).
 from __future__ import annotations
 
 import functools
-import math
 from typing import NamedTuple
 
-import jax
 import jax.numpy as jnp
 import numpy as np
 
-from .boolean import inputs
-from .mlp import Params, forward
+from ..boolean import inputs
+from ..mlp import Params
+from ..npn import generator_maps, npn_labels
+from .functions import MAX_TABLE_N, Thresholds, _pack, threshold_functions
+from .networks import network_functions, network_params
 
-A000609 = (2, 4, 14, 104, 1882, 94572, 15028134, 8378070864, 17561539552946, 144130531453121108)
-MAX_WEIGHT = (0, 1, 1, 2, 3, 5)  # n = 0..5: integer weights up to this realize every threshold function
-MAX_TABLE_N = 5
 MAX_EXACT_N = 4
 
-
-class Thresholds(NamedTuple):
-    """Every threshold function of n bits: h(x) = [weights . x + bias >= 0]."""
-
-    tables: np.ndarray  # (m,) int64 truth tables, increasing
-    weights: np.ndarray  # (m, n) int64
-    bias: np.ndarray  # (m,) int64
-
-
-def _pack(values: np.ndarray) -> np.ndarray:
-    """0/1 values (..., P) with P <= 64 -> int64 tables (...,), bit i = values[..., i]."""
-    packed = np.packbits(values.astype(bool), axis=-1, bitorder="little")
-    padded = np.zeros(values.shape[:-1] + (8,), np.uint8)
-    padded[..., : packed.shape[-1]] = packed
-    return padded.view("<u8")[..., 0].astype(np.int64)
-
-
-def _simplest_first(weights: np.ndarray, bias: np.ndarray) -> np.ndarray:
-    """Order by max |w|, then sum |w|, then |b|."""
-    a = np.abs(weights)
-    return np.lexsort((np.abs(bias), a.sum(1), a.max(1, initial=0)))
-
-
-@functools.lru_cache(maxsize=None)
-def threshold_functions(n: int) -> Thresholds:
-    """All threshold functions of n <= 5 bits, each with the smallest integer weights
-    found (least max |w|, then sum |w|, then |b|). Enumerates w in [-M, M]^n and
-    every distinct threshold; complete because the count equals A000609[n]."""
-    if not 0 <= n <= MAX_TABLE_N:
-        raise ValueError(f"threshold functions are enumerated for n = 0..{MAX_TABLE_N}, got n={n}")
-    x = inputs(n).astype(np.int64)  # (P, n)
-    M = MAX_WEIGHT[n]
-    grid = np.indices((2 * M + 1,) * n).reshape(n, -1).T - M if n else np.zeros((1, 0), np.int64)
-    grid = grid[_simplest_first(grid, np.zeros(len(grid), np.int64))]
-    parts = [(np.zeros(1, np.int64), np.zeros((1, n), np.int64), -np.ones(1, np.int64))]  # constant 0
-    for chunk in np.array_split(grid, max(1, len(grid) // 2048)):
-        sums = chunk @ x.T  # (c, P)
-        fires = sums[:, None, :] >= sums[:, :, None]  # (c, P thresholds, P inputs)
-        tables = _pack(fires).reshape(-1)
-        weights = np.repeat(chunk, x.shape[0], axis=0)
-        bias = -sums.reshape(-1)
-        order = _simplest_first(weights, bias)
-        _, first = np.unique(tables[order], return_index=True)
-        keep = order[first]
-        parts.append((tables[keep], weights[keep], bias[keep]))
-    tables, weights, bias = (np.concatenate(p) for p in zip(*parts))
-    order = _simplest_first(weights, bias)
-    _, first = np.unique(tables[order], return_index=True)  # sorted by table, simplest kept
-    keep = order[first]
-    return Thresholds(tables[keep], weights[keep], bias[keep])
-
-
-def threshold_index(th: Thresholds, tables: np.ndarray) -> np.ndarray:
-    """Row of each table in ``th`` (-1 where it is not a threshold function)."""
-    tables = np.asarray(tables, np.int64)
-    pos = np.clip(np.searchsorted(th.tables, tables), 0, len(th.tables) - 1)
-    return np.where(th.tables[pos] == tables, pos, -1)
-
-
-# ---------------------------------------------------------------- NPN symmetry
-
-def generators(n: int) -> list[tuple]:
-    """Generators of the NPN group: ("swap", j) swaps x_j and x_{j+1}, ("negate", 0)
-    negates x_0, ("complement",) negates the output."""
-    return [("swap", j) for j in range(n - 1)] + [("negate", 0), ("complement",)]
-
-
-def apply_generator(tables: np.ndarray, n: int, gen: tuple) -> np.ndarray:
-    """The functions f o sigma (or NOT f for "complement"). tables: (...,) int64."""
-    tables = np.asarray(tables, np.int64)
-    full = (1 << 2**n) - 1
-    if gen[0] == "complement":
-        return full ^ tables
-    x = inputs(n)
-    if gen[0] == "swap":
-        j = gen[1]
-        x[:, [j, j + 1]] = x[:, [j + 1, j]]
-    else:
-        x[:, gen[1]] ^= 1
-    source = x.astype(np.int64) @ (1 << np.arange(n))  # point i reads f at sigma(x(i))
-    out = np.zeros_like(tables)
-    for i, s in enumerate(source):
-        out |= ((tables >> s) & 1) << i
-    return out
-
-
-@functools.lru_cache(maxsize=None)
-def _generator_maps(n: int) -> tuple[tuple[tuple, np.ndarray], ...]:
-    every = np.arange(2 ** (2**n), dtype=np.int64)
-    return tuple((gen, apply_generator(every, n, gen)) for gen in generators(n))
-
-
-@functools.lru_cache(maxsize=None)
-def npn_labels(n: int) -> np.ndarray:
-    """(2^(2^n),) the smallest function in each function's NPN class, n <= 4."""
-    label = np.arange(2 ** (2**n), dtype=np.int64)
-    while True:
-        new = label
-        for _, image in _generator_maps(n):
-            new = np.minimum(new, new[image])
-        if np.array_equal(new, label):
-            return label
-        label = new
-
-
-# ---------------------------------------------------------------- minimal widths
 
 class Widths(NamedTuple):
     """Least width of every function of n bits, with a witness network for each.
@@ -195,7 +82,7 @@ class _Search:
     def close(self, level, frontier: np.ndarray) -> None:
         while frontier.size:
             found = []
-            for gen, image in _generator_maps(self.n):
+            for gen, image in generator_maps(self.n):
                 hidden, w, v, b = (a[frontier] for a in (self.hidden, self.out_w, self.out_v, self.out_b))
                 if gen[0] == "complement":  # NOT [L >= 0] = [-L - 1 >= 0] for integer L
                     w, v, b = -w, -v, -b - 1
@@ -300,82 +187,16 @@ def min_widths(n: int, shortcuts: bool = False, budget: float = 3e8) -> Widths:
 
 
 def witness_params(widths: Widths, functions=None, dtype=jnp.float32) -> Params:
-    """Witness networks as nnlab params with a leading axis over ``functions`` (default all).
-
-    Hidden layer: K threshold units padded to the largest width (unused units have
-    zero weights and output weight), then, with shortcuts, n copy units x_j = [x_j - 1 >= 0].
-    Use with ``forward(p, x, hidden="step", output="step")``.
-    """
-    n = widths.n
+    """Witness networks as nnlab params with a leading axis over ``functions`` (default all),
+    laid out by ``nnlab.threshold.networks.network_params``. Use with
+    ``forward(p, x, hidden="step", output="step")``."""
     fs = np.arange(len(widths.width)) if functions is None else np.asarray(functions, np.int64)
-    th = threshold_functions(n)
-    hidden = widths.hidden[fs]
-    row = threshold_index(th, np.maximum(hidden, 0))
-    used = hidden >= 0
-    W1 = np.where(used[..., None], th.weights[row], 0).transpose(0, 2, 1)  # (F, n, K)
-    b1 = np.where(used, th.bias[row], -1)
-    W2, b2 = widths.out_w[fs], widths.out_b[fs]
-    if widths.shortcuts:
-        W1 = np.concatenate([W1, np.broadcast_to(np.eye(n, dtype=np.int64), (len(fs), n, n))], 2)
-        b1 = np.concatenate([b1, -np.ones((len(fs), n), np.int64)], 1)
-        W2 = np.concatenate([W2, widths.out_v[fs]], 1)
-    return [{"W": jnp.asarray(W1, dtype), "b": jnp.asarray(b1, dtype)},
-            {"W": jnp.asarray(W2[..., None], dtype), "b": jnp.asarray(b2[:, None], dtype)}]
-
-
-@jax.jit
-def _outputs(params: Params, x: jax.Array) -> jax.Array:
-    return jax.vmap(lambda p: forward(p, x, hidden="step", output="step")[:, 0])(params)
+    out_v = widths.out_v[fs] if widths.shortcuts else None
+    return network_params(widths.n, widths.hidden[fs], widths.out_w[fs], widths.out_b[fs], out_v, dtype)
 
 
 def verify(widths: Widths, functions=None) -> np.ndarray:
     """(F,) bool: each witness network, run by ``nnlab.forward`` with step units on all
     2^n inputs, computes its function."""
     fs = np.arange(len(widths.width)) if functions is None else np.asarray(functions, np.int64)
-    out = np.asarray(_outputs(witness_params(widths, fs), jnp.asarray(inputs(widths.n), jnp.float32)))
-    return _pack(out > 0.5) == fs
-
-
-# ---------------------------------------------------------------- counting bounds
-
-def log2_cover(points: int, dim: int) -> float:
-    """log2 of Cover's (1965) count 2 sum_{i<dim} C(points-1, i): the most dichotomies
-    of ``points`` points in R^(dim-1) that a threshold unit (with bias) can realize."""
-    return math.log2(2 * sum(math.comb(points - 1, i) for i in range(min(dim, points))))
-
-
-def threshold_count_bound(n: int) -> int:
-    """The number of threshold functions of n bits: exact (A000609) for n <= 9, else
-    Cover's bound 2 sum_{i<=n} C(2^n - 1, i) (an upper bound)."""
-    if n < len(A000609):
-        return A000609[n]
-    return 2 * sum(math.comb(2**n - 1, i) for i in range(n + 1))
-
-
-def log2_network_functions(n: int, k: int) -> float:
-    """log2 of an upper bound on the functions of n bits computed with k hidden units:
-    multisets of k hidden threshold functions, C(T + k - 1, k), times the output's
-    dichotomies of at most 2^n hidden codes in R^k (Cover), at most |threshold(k)|."""
-    T = threshold_count_bound(n)
-    multisets = sum(math.log2(T + i) for i in range(k)) - math.log2(math.factorial(k))
-    out = log2_cover(2**n, k + 1)
-    if k < len(A000609):
-        out = min(out, math.log2(A000609[k]))
-    return multisets + out
-
-
-def counting_lower_bound(n: int) -> int:
-    """The least k whose networks could compute all 2^(2^n) functions (a lower bound on
-    the width that implements every function of n bits)."""
-    k = 0
-    while log2_network_functions(n, k) < 2**n:
-        k += 1
-    return k
-
-
-def article_bound(n: int, values: int = 100) -> int:
-    """The article's argument: a net with W weights of ``values`` settings each has
-    values^W configurations; telling 2^(2^n) functions apart needs values^W >= 2^(2^n).
-    W = k (n + 1) + k + 1 for width k. Returns the least such k."""
-    per_unit, fixed = (n + 2) * math.log2(values), math.log2(values)
-    return max(0, math.ceil((2**n - fixed) / per_unit))
+    return network_functions(witness_params(widths, fs), widths.n) == fs

@@ -1,0 +1,70 @@
+"""The parts of boolean_width that build networks instead of training them:
+construction, exact and theory. Each returns the part's rows for n bits."""
+
+from __future__ import annotations
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+import pandas as pd
+
+import nnlab
+from nnlab import boolean as B
+from nnlab import population as P
+from nnlab import threshold as T
+from experiments.schema import as_list
+
+
+def ns(exp) -> list[int]:
+    return sorted({int(n) for n in as_list(exp.n)})
+
+
+def functions(exp, n: int, seed: int) -> list[tuple[str, int]]:
+    """(family, function) pairs of a run for n bits, in family order."""
+    rng = np.random.default_rng([seed, n])
+    return [(fam, f) for fam in as_list(exp.family) for f in B.family(fam, n, exp.functions, rng)]
+
+
+def construction(exp, n: int, seed: int) -> pd.DataFrame:
+    """Each construction, padded with zeros to width 2^n (one shape, one compiled program
+    per n), run on all inputs; chunks keep the hidden activations <= 2^26 numbers."""
+    x = jnp.asarray(B.inputs(n), jnp.float32)
+    run = jax.jit(jax.vmap(lambda p: nnlab.forward(p, x, hidden="step", output="step")[:, 0]))
+    pairs = functions(exp, n, seed)
+    nets = [B.construction(f, n) for _, f in pairs]
+    widths = [p[0]["W"].shape[1] for p in nets]
+    chunk = max(1, 2**26 // 4**n)
+    computed = []
+    for start in range(0, len(nets), chunk):
+        part = nets[start:start + chunk]
+        part = part + [part[-1]] * (min(chunk, len(nets)) - len(part))  # a fixed chunk shape
+        stacked = jax.tree.map(lambda *a: jnp.stack(a), *[P.pad(p, (n, 2**n, 1)) for p in part])
+        computed += [B.from_bits(o > 0.5) for o in np.asarray(run(stacked))]
+    return pd.DataFrame([dict(part="construction", n=n, family=family, function=B.to_hex(f, n), width=k,
+                              correct=c == f) for (family, f), k, c in zip(pairs, widths, computed)])
+
+
+def exact(exp, n: int, seed: int) -> pd.DataFrame:
+    widths = T.min_widths(n, bool(exp.shortcuts))
+    verified = T.verify(widths)
+    classes = T.npn_labels(n)
+    F = np.arange(2 ** (2**n))
+    return pd.DataFrame(dict(
+        part="exact", n=n, function=[B.to_hex(f, n) for f in F], min_width=widths.width,
+        proven=widths.proven, verified=verified, npn_class=[B.to_hex(c, n) for c in classes],
+        shortcuts=bool(exp.shortcuts),
+    ))
+
+
+BOUNDS = {
+    "construction": "construction: a unit per true input (2^n)",
+    "construction_smaller_side": "construction on the smaller side (2^(n-1))",
+    "counting": "counting lower bound",
+    "article": "article's count (100 values/weight)",
+}
+
+
+def theory(exp, n: int, seed: int) -> pd.DataFrame:
+    widths = {"construction": 2**n, "construction_smaller_side": 2 ** (n - 1),
+              "counting": T.counting_lower_bound(n), "article": T.article_bound(n)}
+    return pd.DataFrame([dict(part="theory", n=n, bound=b, width=w) for b, w in widths.items()])

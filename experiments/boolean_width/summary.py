@@ -1,0 +1,104 @@
+"""The summary of boolean_width: headline tables per part and the tidy table of every quantity."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+
+from experiments.boolean_width.parts import BOUNDS
+from experiments.summary import Summary, tidy
+
+
+def learned_minimum(learned: pd.DataFrame) -> pd.DataFrame:
+    """Per (seed, n, family, function): the least width any restart solved (NaN: none did)."""
+    keys = [k for k in ("seed", "n", "family", "function") if k in learned]
+    solved_widths = learned[learned.solved.astype(bool)].groupby(keys).width.min()
+    table = learned.groupby(keys).threshold_width.first().astype(float).to_frame()
+    table["learned_width"] = solved_widths.reindex(table.index).astype(float)
+    table["largest_width_tried"] = learned.groupby(keys).width.max()
+    return table.reset_index()
+
+
+def _construction(d: pd.DataFrame, rows: list, heads: list) -> None:
+    for (n, family), g in d.groupby(["n", "family"], sort=True):
+        values = {"functions": len(g), "correct on all inputs": int(g.correct.sum()),
+                  "width, largest": g.width.max(), "width, mean": g.width.mean()}
+        rows += [dict(part="construction", quantity=q, n=n, family=family, value=v) for q, v in values.items()]
+        heads.append(dict(n=n, family=family, **values))
+
+
+def _exact(d: pd.DataFrame, rows: list) -> pd.DataFrame:
+    head = []
+    for n, g in d.groupby("n", sort=True):
+        counts = g.min_width.astype(int).value_counts().sort_index()
+        classes = g.groupby(g.min_width.astype(int)).npn_class.nunique()
+        for w, c in counts.items():
+            rows.append(dict(part="exact", quantity="functions of least width", n=n, width=w, value=c))
+            rows.append(dict(part="exact", quantity="NPN classes of least width", n=n, width=w, value=classes[w]))
+        whole = {"functions": len(g), "least width, mean": g.min_width.mean(), "least width, largest": g.min_width.max(),
+                 "proven": int(g.proven.sum()), "witnesses verified": int(g.verified.sum())}
+        rows += [dict(part="exact", quantity=q, n=n, value=v) for q, v in whole.items()]
+        head.append({"n": n, "functions": len(g), **{f"width {w}": c for w, c in counts.items()},
+                     "mean": round(g.min_width.mean(), 3), "proven": int(g.proven.sum())})
+    table = pd.DataFrame(head)
+    widths = sorted((c for c in table if c.startswith("width")), key=lambda c: int(c.split()[1]))
+    return table[["n", "functions"] + widths + ["mean", "proven"]].fillna(0).astype({c: int for c in widths})
+
+
+def _learned(d: pd.DataFrame, rows: list) -> pd.DataFrame:
+    best = learned_minimum(d)
+    head = []
+    for (n, family), g in best.groupby(["n", "family"], sort=True):
+        runs = d[(d.n == n) & (d.family == family)]
+        lw, tw = g.learned_width.fillna(np.inf), g.threshold_width
+        known = tw >= 0  # the exact minimum is known (n <= 4) ...
+        inside = known & (tw >= runs.width.min()) & (tw <= runs.width.max())  # ... and among the widths tried
+        values = {
+            "functions": len(g),
+            "functions training solved at some width": int(g.learned_width.notna().sum()),
+            "least width training found, mean over solved": g.learned_width.mean(),
+            "least width training found, largest": g.learned_width.max(),
+            "exact least width (threshold units), mean": tw[known].mean() if known.any() else np.nan,
+            "functions compared with the exact width": int(inside.sum()),
+            "training found fewer units than the exact (threshold) width": int((lw < tw)[inside].sum()),
+            "training found the exact width": int((lw == tw)[inside].sum()),
+            "training found no solution at the exact width": int((lw > tw)[inside].sum()),
+            "diverged runs": int(runs.diverged.sum()),
+        }
+        rows += [dict(part="learned", quantity=q, n=n, family=family, value=v) for q, v in values.items()]
+        for w, rate in runs.groupby("width").solved.mean().items():
+            rows.append(dict(part="learned", quantity="fraction of restarts solving", n=n, family=family, width=w,
+                             value=rate))
+        head.append({"n": n, "family": family, "functions": len(g),
+                     "solved": values["functions training solved at some width"],
+                     "found width, mean": round(values["least width training found, mean over solved"], 3),
+                     "exact width, mean": round(values["exact least width (threshold units), mean"], 3),
+                     "fewer": values["training found fewer units than the exact (threshold) width"],
+                     "same": values["training found the exact width"],
+                     "not found at exact": values["training found no solution at the exact width"]})
+    return pd.DataFrame(head)
+
+
+def summarize(df: pd.DataFrame, exp=None) -> Summary:
+    """Headlines: the exact least widths (n x width counts), what training found against
+    them, the constructions and the bounds; the tidy table holds every count."""
+    rows, headline = [], {}
+    part = {p: df[df.part == p] for p in ("construction", "exact", "learned", "theory")}
+    if len(part["exact"]):
+        shortcuts = bool(part["exact"].shortcuts.iloc[0])
+        title = "exact: functions of n bits by least hidden width (threshold units, proven by exhaustive search"
+        headline[title + (", with input-to-output edges)" if shortcuts else ")")] = _exact(part["exact"], rows)
+    if len(part["learned"]):
+        headline["learned: least width at which training (sigmoid units, restarts) solved each function; "
+                 "an upper estimate, compared with the exact width"] = _learned(part["learned"], rows)
+    if len(part["construction"]):
+        heads: list = []
+        _construction(part["construction"], rows, heads)
+        headline["construction: one step unit per true input, verified on all inputs"] = pd.DataFrame(heads)
+    if len(part["theory"]):
+        t = part["theory"]
+        rows += [dict(part="theory", quantity=BOUNDS[b], n=n, value=w) for n, b, w in zip(t.n, t.bound, t.width)]
+        table = t.pivot(index="n", columns="bound", values="width")[list(BOUNDS)].reset_index()
+        headline["theory: hidden units (construction, counting lower bound, the article's heuristic count)"] = \
+            table.rename(columns={"construction_smaller_side": "smaller side"})
+    return Summary(headline, tidy(rows, keys=["n", "family", "width"]))
