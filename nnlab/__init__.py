@@ -7,7 +7,7 @@ restarts, and architectures of many sizes, in one compiled program (``train``,
 article's picture of a network, live in ``nnlab.graph``.
 """
 
-from . import graph, population
+from . import graph, population, targets
 from .activations import ACTIVATIONS, Activation, get_activation
 from .backprop import backward, loss_and_grad
 from .losses import LOSSES, get_loss
@@ -19,7 +19,7 @@ from .train import TrainResult, train
 __version__ = "0.1.0"
 
 __all__ = [
-    "graph", "population", "Population",
+    "graph", "population", "targets", "Population",
     "ACTIVATIONS", "Activation", "get_activation",
     "backward", "loss_and_grad",
     "LOSSES", "get_loss",
