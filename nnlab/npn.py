@@ -167,8 +167,9 @@ def find_transforms(tables, targets, n: int) -> np.ndarray:
 def apply_transforms(tables, n: int, transforms: np.ndarray, complement: bool = True) -> np.ndarray:
     """Apply transform rows (perm, gray, comp) from ``find_transforms`` to tables (B,),
     one row each: the first ``perm`` Heap swaps, then the negations of Gray code
-    ``gray``, then the complement if comp = 1. ``complement=False`` applies only the input part (perm, gray): the map
-    that sends hidden units of a network for f to hidden units of one for g(f).
+    ``gray``, then the complement if comp = 1. ``complement=False`` applies only the
+    input part (perm, gray): the map that sends hidden units of a network for f to
+    hidden units of one for g(f).
     -> (B,) int64."""
     t = _as_u32(tables, n).reshape(-1).copy()
     transforms = np.asarray(transforms, np.int64).reshape(-1, 3)

@@ -25,7 +25,8 @@ def _five_bit_samples() -> np.ndarray:
             pick = rng.permutation(5)[:m]  # g of the variables pick, in that order
             point = B.inputs(5)[:, pick].astype(np.int64) @ (1 << np.arange(m))
             fewer.append(B.from_bits((int(g) >> point) & 1))
-    sparse = [sum(1 << int(i) for i in rng.choice(32, k, replace=False)) for k in (1, 2, 3, 4) for _ in range(20)]
+    sparse = [sum(1 << int(i) for i in rng.choice(32, k, replace=False))
+              for k in (1, 2, 3, 4) for _ in range(20)]
     randoms = rng.integers(0, 2**32, 2000, dtype=np.uint64).tolist()
     return np.array(symmetric + fewer + sparse + randoms, np.uint64).astype(np.int64)
 

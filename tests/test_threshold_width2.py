@@ -41,7 +41,8 @@ def test_width_two_is_every_output_unit_of_every_pair_of_hidden_units(n):
                 f |= (a if code & 1 else full ^ a) & (b if code & 2 else full ^ b)
         reach[f.reshape(-1)] = True
     w = T.width_at_most_two(n)
-    np.testing.assert_array_equal(reach, (w.width <= 2)[np.searchsorted(w.classes.rep, canonical(np.arange(2 ** 2**n), n))])
+    rows = np.searchsorted(w.classes.rep, canonical(np.arange(2 ** 2**n), n))
+    np.testing.assert_array_equal(reach, (w.width <= 2)[rows])
     total, which = T.width2_by_pairs(n, np.arange(2 ** 2**n))
     assert total == reach.sum()
     np.testing.assert_array_equal(which, reach)
@@ -91,8 +92,10 @@ def test_five_bit_functions_against_a_direct_search():
     got = w.width[np.searchsorted(reps, canonical(tables, 5))]
     th, full = T.threshold_functions(5).tables, 2**32 - 1
     assert got.tolist() == [_direct_width(int(f), th, full) for f in tables]
-    known = {"parity": 3, "parity of 3": 3, "majority": 1, "x0 xor x1": 2, "2 of x0..x3": 2,  # [s >= 2] AND [s <= 2]
-             "multiplexer": 2, "x0 x1 or x2 x3": 2, "(x0 xor x1) x2": 2}  # (x0 OR x1) x2 AND NOT(x0 x1)
+    known = {"parity": 3, "parity of 3": 3, "majority": 1, "x0 xor x1": 2,
+             "2 of x0..x3": 2,  # [s >= 2] AND [s <= 2]
+             "multiplexer": 2, "x0 x1 or x2 x3": 2,
+             "(x0 xor x1) x2": 2}  # (x0 OR x1) x2 AND NOT(x0 x1)
     assert {k: v for k, v in zip(fs, got.tolist()) if k in known} == known
     params = T.network_params(5, w.hidden, w.out_w, w.out_b)
     small = w.width <= 2
