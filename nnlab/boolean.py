@@ -1,6 +1,6 @@
 """Boolean functions as truth tables, and the textbook one-hidden-layer network.
 
-Convention (DESIGN.md): input index i in [0, 2^n) has bits x_j = (i >> j) & 1,
+Convention (docs/design.md): input index i in [0, 2^n) has bits x_j = (i >> j) & 1,
 j = 0..n-1, and a function f is the integer whose bit i is f(x(i)). Functions
 are Python ints (n = 12 gives 4096-bit integers); ``bits`` and ``from_bits``
 convert to and from arrays of 0/1.
