@@ -108,9 +108,35 @@ def test_figures_over_several_seeds(tiny_run):
     assert set(E.figures(two)) == {"widths", "exact_histogram", "learned_success"}
 
 
+def test_n5_per_npn_class_in_shards_with_witnesses_that_verify_from_the_file(compose_exp, tmp_path):
+    """One shard of the n = 5 classes: exact widths <= 2 with witness networks, the rest open at >= 3;
+    the stored witnesses re-check from the results file alone, and a corrupted one is caught."""
+    from experiments import analyze
+    from nnlab.npn_classes import npn_classes
+
+    cfg = compose_exp("boolean_width", "exp.part=exact", "exp.n=5", "exp.shards=64", "exp.shard=5")
+    run(cfg, tmp_path)
+    df = pd.read_parquet(tmp_path / "results.parquet")
+    assert (df.kind == "class").all() and len(df) == len(npn_classes(5, 5, 64).rep)
+    known = df[df.min_width.notna()]
+    assert set(known.min_width) <= {1, 2} and (known.min_width == known.width_upper).all()
+    assert (df[df.min_width.isna()].width_lower == 3).all()
+    assert known.verified.all() and (known.witness_hidden.map(len) == known.min_width).all()
+    assert analyze.main([str(tmp_path), "--verify"]) == 0
+    broken = df.copy()
+    i = known.index[0]
+    broken.at[i, "witness_out_b"] = broken.at[i, "witness_out_b"] + 5  # now a constant network
+    broken.to_parquet(tmp_path / "results.parquet")
+    checks = E.verify(broken.assign(exp="boolean_width"))
+    assert checks.set_index("check").failed.iloc[0] == 1
+
+
 def test_bad_configs_are_one_line_errors(compose_exp):
     cases = [
-        (("exp.part=exact", "exp.n=5"), "exp.n=5"),
+        (("exp.part=exact", "exp.n=6"), "exp.n=6"),
+        (("exp.part=exact", "exp.n=5", "exp.shards=4", "exp.shard=4"), "exp.shard=4"),
+        (("exp.part=[exact,theory]", "exp.n=5", "exp.shards=4"), "exp.shards=4"),
+        (("exp.part=exact", "exp.n=5", "exp.shortcuts=true"), "exp.shortcuts=true"),
         (("exp.part=learned", "exp.n=9"), "exp.n=9"),
         (("exp.family=all", "exp.n=[3,4]"), "exp.family=all"),
         (("exp.functions=17", "exp.n=2"), "exp.functions=17"),

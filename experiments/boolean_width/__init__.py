@@ -5,7 +5,10 @@ Parts (``exp.part``, one or a list; every row has a ``part`` column):
                 run on all 2^n inputs. Rows: n, family, function, width, correct.
   exact         the proven least width of every function of n <= 4 bits for threshold
                 units (``nnlab.threshold.min_widths``), each with a witness network
-                run on all inputs. Rows: n, function, min_width, proven, verified, npn_class.
+                run on all inputs (kind function: n, function, min_width, proven, verified,
+                npn_class); for n = 5, per NPN class (kind class: npn_class, functions,
+                width_lower, width_upper, the witness of width <= 2), splittable into
+                shards (exp.shard of exp.shards).
   learned       sigmoid nets trained by ``nnlab.train`` (squared loss, full batch) at
                 every width; solved = 100% accuracy at output threshold 1/2. Rows: n,
                 family, function, width, restart, final_loss, accuracy, solved, diverged,
@@ -29,12 +32,13 @@ from nnlab import threshold as T
 from experiments.boolean_width import learned, parts
 from experiments.boolean_width.plots import figures
 from experiments.boolean_width.summary import summarize
+from experiments.boolean_width.verify import verify
 from experiments.schema import ConfigError, Field, as_list
 
-__all__ = ["SCHEMA", "RENAMED", "check", "compute", "summarize", "figures"]
+__all__ = ["SCHEMA", "RENAMED", "POOLED_KEYS", "check", "compute", "summarize", "figures", "verify"]
 
 PARTS = ("construction", "exact", "learned", "theory")
-MAX_N = {"construction": B.MAX_N, "exact": T.MAX_EXACT_N, "learned": learned.MAX_N, "theory": B.MAX_N}
+MAX_N = {"construction": B.MAX_N, "exact": T.MAX_TABLE_N, "learned": learned.MAX_N, "theory": B.MAX_N}
 ALL_MAX_N = 3  # family "all": every function, n <= 3
 
 SCHEMA = {
@@ -46,8 +50,11 @@ SCHEMA = {
     "restarts": Field(int, low=1, high=10_000, help="learned: trainings per function and width"),
     "steps": Field(int, low=1, high=1_000_000, help="learned: full-batch gradient steps"),
     "lr": Field(float, positive=True, help="learned: step size"),
-    "shortcuts": Field(bool, help="exact: allow input-to-output edges"),
+    "shortcuts": Field(bool, help="exact: allow input-to-output edges (n <= 4)"),
+    "shard": Field(int, low=0, high=1023, help="exact, n = 5: which share of the NPN classes this job computes"),
+    "shards": Field(int, low=1, high=1024, help="exact, n = 5: how many shares the classes are split into"),
 }
+POOLED_KEYS = ("shard",)  # runs that differ only in these are shares of one result (analyze merges them)
 RENAMED = {"mode": "part"}
 
 
@@ -56,6 +63,14 @@ def check(exp) -> None:
     for part in chosen:
         if max(ns) > MAX_N[part]:
             raise ConfigError(f"exp.n={max(ns)}: too large for part {part}; allowed: n <= {MAX_N[part]}")
+    if not exp.shard < exp.shards:
+        raise ConfigError(f"exp.shard={exp.shard}: not below exp.shards={exp.shards}; allowed: 0..{exp.shards - 1}")
+    if exp.shards > 1 and (set(chosen) != {"exact"} or ns != [T.MAX_TABLE_N]):
+        raise ConfigError(f"exp.shards={exp.shards}: shards split the NPN classes of n = {T.MAX_TABLE_N}; "
+                          f"allowed: exp.shards=1, or exp.part=exact with exp.n={T.MAX_TABLE_N}")
+    if "exact" in chosen and exp.shortcuts and max(ns) > T.MAX_EXACT_N:
+        raise ConfigError(f"exp.shortcuts=true with exp.n={max(ns)}: input-to-output edges are searched for "
+                          f"n <= {T.MAX_EXACT_N}; allowed: exp.shortcuts=false, or exp.n <= {T.MAX_EXACT_N}")
     families = as_list(exp.family)
     uses_family = {"construction", "learned"} & set(chosen)
     if uses_family and "all" in families and max(ns) > ALL_MAX_N:

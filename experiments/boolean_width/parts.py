@@ -12,6 +12,7 @@ import nnlab
 from nnlab import boolean as B
 from nnlab import population as P
 from nnlab import threshold as T
+from nnlab.npn_classes import npn_classes
 from experiments.schema import as_list
 
 
@@ -45,14 +46,43 @@ def construction(exp, n: int, seed: int) -> pd.DataFrame:
 
 
 def exact(exp, n: int, seed: int) -> pd.DataFrame:
+    """n <= 4: one row per function, its proven least width; n = 5: one row per NPN class
+    (``exact_classes``). Every row: ``functions`` (how many functions it stands for),
+    ``width_lower`` and ``width_upper`` (equal where the least width is known)."""
+    if n > T.MAX_EXACT_N:
+        return exact_classes(exp, n)
     widths = T.min_widths(n, bool(exp.shortcuts))
     verified = T.verify(widths)
     classes = T.npn_labels(n)
     F = np.arange(2 ** (2**n))
     return pd.DataFrame(dict(
-        part="exact", n=n, function=[B.to_hex(f, n) for f in F], min_width=widths.width,
+        part="exact", kind="function", n=n, function=[B.to_hex(f, n) for f in F], functions=1,
+        min_width=widths.width, width_lower=widths.width, width_upper=widths.width,
         proven=widths.proven, verified=verified, npn_class=[B.to_hex(c, n) for c in classes],
         shortcuts=bool(exp.shortcuts),
+    ))
+
+
+def exact_classes(exp, n: int) -> pd.DataFrame:
+    """One row per NPN class of n bits (of shard exp.shard of exp.shards): its least truth
+    table, its size, and its width where it is at most 2 (``nnlab.threshold.width_at_most_two``,
+    exact), else the lower bound 3. Each class of width <= 2 carries its witness network
+    (hidden units by truth table, integer output weights), checked by ``nnlab.forward``."""
+    classes = npn_classes(n, int(exp.shard), int(exp.shards))
+    w = T.width_at_most_two(n, classes)
+    small = w.width <= 2
+    verified = np.zeros(len(w.width), bool)
+    params = T.network_params(n, w.hidden[small], w.out_w[small], w.out_b[small])
+    verified[small] = T.network_functions(params, n) == classes.rep[small]
+    known = pd.Series(np.where(small, w.width, np.nan)).astype("Int64")  # missing: width >= 3, open
+    return pd.DataFrame(dict(
+        part="exact", kind="class", n=n, npn_class=[B.to_hex(c, n) for c in classes.rep], functions=classes.size,
+        min_width=known, width_lower=np.minimum(w.width, 3), width_upper=known,
+        proven=small, verified=verified, shortcuts=False, shard=int(exp.shard),
+        witness_hidden=[[B.to_hex(h, n) for h in row if h >= 0] if ok else [] for row, ok in zip(w.hidden, small)],
+        witness_out_w=[[int(o) for h, o in zip(hs, os) if h >= 0] if ok else []
+                       for hs, os, ok in zip(w.hidden, w.out_w, small)],
+        witness_out_b=np.where(small, w.out_b, 0),
     ))
 
 

@@ -15,8 +15,11 @@ FAMILY_COLORS = {"parity": "C1", "majority": "C2", "random": "C5", "all": "C6"}
 
 
 def _exact_rows(df: pd.DataFrame) -> tuple[pd.DataFrame, str]:
-    """The exact rows to draw: those without shortcuts when a table holds both kinds."""
+    """The exact rows to draw (they do not depend on the seed: the first seed's), those
+    without shortcuts when a table holds both kinds."""
     exact = df[df.part == "exact"]
+    if "seed" in exact and len(exact):
+        exact = exact[exact.seed == exact.seed.min()]
     if "shortcuts" not in exact or not exact.shortcuts.astype(bool).any():
         return exact, " (threshold units)"
     plain = exact[~exact.shortcuts.astype(bool)]
@@ -35,13 +38,12 @@ def _figure_widths(df: pd.DataFrame) -> plt.Figure:
         if len(d):
             seed_band(ax, d, "n", "width", bars=True, positive=True, label=BOUNDS[bound], **style)
     exact, label = _exact_rows(df)
-    if len(exact):
-        keys = ["seed", "n"] if "seed" in exact else ["n"]
-        per_seed = exact.groupby(keys).min_width.agg(["max", "mean"]).reset_index()
-        seed_band(ax, per_seed, "n", "max", bars=True, positive=True, color="C0", marker="s", lw=2.5,
-                  label=f"exact minimum{label}, largest")
-        seed_band(ax, per_seed, "n", "mean", bars=True, positive=True, color="C0", marker="s", ls="--", mfc="white",
-                  label=f"exact minimum{label}, mean")
+    solved = [(n, g) for n, g in exact.groupby("n") if g.min_width.notna().all()]  # every width known
+    if solved:
+        largest = [(n, g.min_width.max()) for n, g in solved]
+        mean = [(n, (g.functions * g.min_width).sum() / g.functions.sum()) for n, g in solved]
+        ax.plot(*zip(*largest), color="C0", marker="s", lw=2.5, label=f"exact minimum{label}, largest")
+        ax.plot(*zip(*mean), color="C0", marker="s", ls="--", mfc="white", label=f"exact minimum{label}, mean")
     learned = df[df.part == "learned"]
     if len(learned):
         best = learned_minimum(learned)
@@ -61,24 +63,27 @@ def _figure_widths(df: pd.DataFrame) -> plt.Figure:
 
 
 def _figure_histogram(df: pd.DataFrame) -> plt.Figure:
+    """Share of all functions of n bits by least width; functions whose width is only
+    bounded below (n = 5: width >= 3) form a hatched bar at that bound."""
     exact, label = _exact_rows(df)
-    exact = exact.copy()
-    exact["min_width"] = exact.min_width.astype(int)
-    if "seed" not in exact:
-        exact["seed"] = 0
     fig, ax = plt.subplots(figsize=(8, 4.8))
     ns = sorted(exact.n.unique())
-    widths = list(range(exact.min_width.max() + 1))
+    width = exact.min_width.fillna(exact.width_lower).astype(int)
+    widths = list(range(width.max() + 1))
     bar = 0.8 / len(ns)
     for i, n in enumerate(ns):
         d = exact[exact.n == n]
-        counts = d.groupby("seed").min_width.value_counts().groupby("min_width").mean().reindex(widths, fill_value=0)
-        share = counts / d.groupby("seed").size().mean()
-        xs = np.array(widths) + (i - (len(ns) - 1) / 2) * bar
-        ax.bar(xs, share.values, bar, label=f"n = {n}: {2 ** 2 ** n} functions", color=f"C{i}")
-        for xv, s, c in zip(xs, share.values, counts.values):
-            if s > 0:
-                ax.annotate(f"{int(c)}", (xv, s), ha="center", va="bottom", fontsize=7, rotation=90,
+        known = d.min_width.notna()
+        total = d.functions.sum()
+        for rows, hatch in ((d[known], None), (d[~known], "//")):
+            counts = rows.groupby(width[rows.index]).functions.sum().reindex(widths, fill_value=0)
+            xs = np.array(widths) + (i - (len(ns) - 1) / 2) * bar
+            keep = counts.values > 0
+            ax.bar(xs[keep], counts.values[keep] / total, bar, color=f"C{i}", hatch=hatch,
+                   label=(f"n = {n}: {total:,} functions" if hatch is None
+                          else f"n = {n}: width >= this, not yet decided"))
+            for xv, c in zip(xs[keep], counts.values[keep]):
+                ax.annotate(f"{int(c):,}", (xv, c / total), ha="center", va="bottom", fontsize=7, rotation=90,
                             xytext=(0, 2), textcoords="offset points")
     ax.set_yscale("log")
     ax.set_ylim(top=8)
@@ -124,7 +129,9 @@ def figures(df: pd.DataFrame, exp=None) -> dict[str, plt.Figure]:
     """Width vs n (all parts), the exact-width histogram, restarts solving vs width."""
     parts = set(df.part.unique())
     figs = {}
-    if parts & {"theory", "exact", "learned"}:
+    exact = df[df.part == "exact"]
+    if parts & {"theory", "learned"} or (len(exact) and exact.groupby("n").min_width.count().eq(
+            exact.groupby("n").size()).any()):  # something to draw: a bound, a learned width or a solved n
         figs["widths"] = _figure_widths(df)
     if "exact" in parts:
         figs["exact_histogram"] = _figure_histogram(df)

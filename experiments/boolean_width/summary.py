@@ -28,21 +28,39 @@ def _construction(d: pd.DataFrame, rows: list, heads: list) -> None:
 
 
 def _exact(d: pd.DataFrame, rows: list) -> pd.DataFrame:
+    """Functions (and NPN classes) by least width, per n; rows stand for ``functions``
+    functions each (one for n <= 4, a whole NPN class for n = 5). Where only a lower
+    bound is known, the functions are counted as open at ``width_lower`` or more."""
     head = []
     for n, g in d.groupby("n", sort=True):
-        counts = g.min_width.astype(int).value_counts().sort_index()
-        classes = g.groupby(g.min_width.astype(int)).npn_class.nunique()
-        for w, c in counts.items():
-            rows.append(dict(part="exact", quantity="functions of least width", n=n, width=w, value=c))
+        known = g[g.min_width.notna()]
+        width = known.min_width.astype(int)
+        counts, classes = known.groupby(width).functions.sum(), known.groupby(width).npn_class.nunique()
+        for w in counts.index:
+            rows.append(dict(part="exact", quantity="functions of least width", n=n, width=w, value=counts[w]))
             rows.append(dict(part="exact", quantity="NPN classes of least width", n=n, width=w, value=classes[w]))
-        whole = {"functions": len(g), "least width, mean": g.min_width.mean(), "least width, largest": g.min_width.max(),
-                 "proven": int(g.proven.sum()), "witnesses verified": int(g.verified.sum())}
+        still = g[g.min_width.isna()]
+        for w, c in still.groupby("width_lower"):
+            rows.append(dict(part="exact", quantity="functions of least width at least this (open)", n=n, width=w,
+                             value=c.functions.sum()))
+            rows.append(dict(part="exact", quantity="NPN classes of least width at least this (open)", n=n,
+                             width=w, value=c.npn_class.nunique()))
+        total = g.functions.sum()
+        mean = (known.functions * width).sum() / total if still.empty else np.nan
+        whole = {"functions": total, "least width, mean": mean,
+                 "least width, largest": width.max() if still.empty else np.nan,
+                 "functions with a proven least width": known[known.proven.astype(bool)].functions.sum(),
+                 "functions whose witness network was verified": g[g.verified.astype(bool)].functions.sum()}
         rows += [dict(part="exact", quantity=q, n=n, value=v) for q, v in whole.items()]
-        head.append({"n": n, "functions": len(g), **{f"width {w}": c for w, c in counts.items()},
-                     "mean": round(g.min_width.mean(), 3), "proven": int(g.proven.sum())})
+        row = {"n": n, "functions": total, **{f"width {w}": c for w, c in counts.items()}}
+        if len(still):
+            row[f"width >= {int(still.width_lower.min())} (open)"] = still.functions.sum()
+        head.append(row | {"mean": round(mean, 3), "proven": whole["functions with a proven least width"]})
     table = pd.DataFrame(head)
-    widths = sorted((c for c in table if c.startswith("width")), key=lambda c: int(c.split()[1]))
-    return table[["n", "functions"] + widths + ["mean", "proven"]].fillna(0).astype({c: int for c in widths})
+    widths = sorted((c for c in table if c.startswith("width ") and c[6:].isdigit()), key=lambda c: int(c[6:]))
+    opened = [c for c in table if c.endswith("(open)")]
+    return table[["n", "functions"] + widths + opened + ["mean", "proven"]].fillna(
+        {c: 0 for c in widths + opened}).astype({c: "int64" for c in widths + opened})
 
 
 def _learned(d: pd.DataFrame, rows: list) -> pd.DataFrame:
