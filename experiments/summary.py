@@ -42,7 +42,7 @@ def render(summary: Summary) -> str:
     blocks = []
     with pd.option_context("display.width", 200, "display.max_columns", 50, "display.max_rows", 200):
         for title, table in summary.headline.items():
-            blocks.append(f"{title}\n{table.to_string(index=False)}")
+            blocks.append(f"{title}\n{table.to_string(index=False, float_format=lambda v: f'{v:.4g}')}")
     return "\n\n".join(blocks)
 
 

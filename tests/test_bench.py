@@ -7,34 +7,34 @@ import numpy as np
 import pandas as pd
 
 from experiments import bench
+from experiments.bench import workloads as WL
 
 
 def test_quick_benchmark_runs_and_writes_its_table(tmp_path):
     done = subprocess.run([sys.executable, "-m", "experiments.bench", "--quick", "--repeats", "1",
                            "--out", str(tmp_path)], capture_output=True, text=True, timeout=600)
     assert done.returncode == 0, done.stderr[-3000:]
-    assert "nnlab/ref" in done.stdout and "SGEMM peak" in done.stdout
+    assert "nnlab packed" in done.stdout and "nnlab vmap" in done.stdout and "SGEMM peak" in done.stdout
     df = pd.read_csv(tmp_path / "bench_quick.csv")
     assert list(df.workload) == ["W1", "W2", "W3", "W4", "W5"]
-    positive = ["nnlab_restart_steps_per_s", "reference_restart_steps_per_s", "ratio", "ratio_min", "ratio_max",
-                "nnlab_gflops", "reference_gflops", "peak_gflops", "nnlab_s", "reference_s"]
+    positive = [f"{s}_{q}" for s in bench.SIDES for q in ("restart_steps_per_s", "gflops", "s")]
+    positive += ["ratio", "ratio_min", "ratio_max", "ratio_vmap", "packed_gain", "peak_gflops"]
     values = df[positive].to_numpy(float)
     assert np.all(np.isfinite(values)) and np.all(values > 0)
-    compile_times = df[["nnlab_compile_s", "reference_compile_s"]].to_numpy(float)
+    compile_times = df[[f"{s}_compile_s" for s in bench.SIDES]].to_numpy(float)
     assert np.all(np.isfinite(compile_times)) and np.all(compile_times >= 0)
-    # same networks, same data: the two sides agree on the final losses (float32 rounding)
-    assert np.all(df.max_abs_loss_diff < 1e-3)
+    # same networks, same data: every side trains to the same final losses (float32 rounding); a NaN on
+    # either side makes the difference NaN and fails here
+    diffs = df[["nnlab_max_abs_loss_diff", "vmap_max_abs_loss_diff"]].to_numpy(float)
+    assert np.all(diffs < 1e-3)
+    assert (df[[f"diverged_{s}" for s in bench.SIDES]] == 0).all().all()
 
 
 def test_flop_count_by_hand():
     # n=4, width 8, 1 output, 16 examples: layer 1 forward + weight gradient (2 x 2*4*8),
     # layer 2 forward + delta back + weight gradient (3 x 2*8*1), per example
-    assert bench.flops_per_restart_step((4, 8, 1), 16) == 16 * (2 * 64 + 3 * 16)
-
-
-def test_padded_sweep_masks_each_width():
-    w = next(w for w in bench.workloads(quick=True) if w.widths)
-    params, mask = bench.padded_sweep(w, bench.sweep_init(w))
-    live = mask[0]["b"].sum(axis=1)  # hidden units of each restart
-    np.testing.assert_array_equal(live, np.repeat(w.widths, w.restarts))
-    assert np.all(params[0]["W"][mask[0]["W"] == 0] == 0)
+    assert WL.flops_per_restart_step((4, 8, 1), 16) == 16 * (2 * 64 + 3 * 16)
+    sweep = next(w for w in WL.workloads(quick=True) if w.widths)
+    assert sweep.architectures == [(5, h, 1) for h in sweep.widths]  # each width at its true size
+    assert WL.workload_flops(sweep) == sum(sweep.restarts * sweep.steps * WL.flops_per_restart_step((5, h, 1), 32)
+                                           for h in sweep.widths)

@@ -32,6 +32,9 @@ BAD_INPUTS = [
     (["+exp=article_example", "exp.points=1"], "exp.points"),
     (["+exp=article_example", "exp.batch_size=1000"], "exp.batch_size"),
     (["+exp=article_example", "exp.weights=[1,2]"], "exp.weights"),
+    (["+exp=article_example", "exp.weights=1.5"], "exp.weights"),
+    (["+exp=article_example", "exp.part=neurons"], "exp.part"),
+    (["+exp=article_example", "exp.part=[network,fit]"], "exp.part"),
     (["+exp=article_example", "exp.foo=1"], "exp.foo"),
     (["+exp=article_example", "+exp.foo=1"], "exp.foo"),
     (["+exp=article_example", "seed=-1"], "seed"),
@@ -41,9 +44,10 @@ BAD_INPUTS = [
     (["+exp=nonexistent"], "exp"),
     ([], "exp"),
     (["-m", "+exp=article_example", "exp.lr=0.1,-5"], "exp.lr"),
-    (["+exp=boolean_width", "exp.mode=exact", "exp.n=5"], "exp.n"),
+    (["+exp=boolean_width", "exp.part=exact", "exp.n=6"], "exp.n"),
     (["+exp=boolean_width", "exp.n=0"], "exp.n"),
-    (["+exp=boolean_width", "exp.mode=guess"], "exp.mode"),
+    (["+exp=boolean_width", "exp.part=guess"], "exp.part"),
+    (["+exp=boolean_width", "exp.mode=exact"], "exp.mode: renamed to exp.part"),
     (["+exp=boolean_width", "exp.family=xor"], "exp.family"),
     (["+exp=boolean_width", "exp.widths=[0,2]"], "exp.widths"),
     (["+exp=boolean_width", "exp.lr=0"], "exp.lr"),
@@ -186,16 +190,18 @@ def test_sigkill_while_writing_leaves_no_torn_results_file(tmp_path, had_old_res
 
 def test_a_sweep_with_one_absurd_step_size_finishes_with_its_restarts_marked_diverged(tmp_path):
     small = ["+exp=local_minima", "exp.hidden=sigmoid", "exp.widths=[2]", "exp.restarts=16", "exp.steps=200",
-             "exp.checkpoints=2", "exp.grid_q=0", "progress=false"]
+             "exp.checkpoints=2", "exp.part=restarts", "progress=false"]
     cmd = [sys.executable, "-m", "experiments.run", "-m", *small, "exp.lr=4,1e30", f"hydra.sweep.dir={tmp_path}"]
     done = subprocess.run(cmd, capture_output=True, text=True, timeout=600)
     assert done.returncode == 0, done.stderr[-3000:]
-    runs, summaries = {}, {}
+    runs, diverged = {}, {}
     for path in tmp_path.rglob(RESULTS):
         df = pd.read_parquet(path)
-        lr = float(df.lr.iloc[0])
-        runs[lr], summaries[lr] = df[df.part == "restart"], pd.read_csv(path.parent / "summary.csv")
+        lr = float(df["exp.lr"].iloc[0])
+        summary = pd.read_csv(path.parent / "summary.csv")
+        runs[lr] = df[df.kind == "restart"]
+        diverged[lr] = summary.loc[summary.quantity == "restarts diverged", "value"].tolist()
     assert sorted(runs) == [4.0, 1e30]
     assert (runs[1e30].status == "diverged").all() and len(runs[1e30]) == 16
-    assert not (runs[4.0].status == "diverged").any()
-    assert summaries[1e30].diverged.tolist() == [1.0] and summaries[4.0].diverged.tolist() == [0.0]
+    assert not (runs[4.0].status == "diverged").any() and len(runs[4.0]) == 16
+    assert diverged == {1e30: [16.0], 4.0: [0.0]}  # one width: one count each
