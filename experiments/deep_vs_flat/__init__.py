@@ -11,19 +11,22 @@ Parts (``exp.part``, a name or a list; every row carries a ``part`` column):
   exact constructions checked against the dense matrix; then a butterfly-masked
   deep linear net and a dense one-layer net trained on the transform from data.
 * ``multiplication``: the 4-neuron gate of Lin, Tegmark & Rolnick (2017), its
-  error vs the input scale lambda (fitted log-log slope); the product of n
-  inputs as a deep tree of gates vs the narrowest single hidden layer that
-  reaches the target error when trained (widths and restarts of every n in one
-  compiled program, padded by masks).
+  error vs the input scale lambda (fitted log-log slope); the product of n inputs
+  as a deep tree of gates vs the narrowest single hidden layer that reaches each
+  target error when trained (every n, width and restart in one ``nnlab.train``
+  call, a population of architectures [n, w, 1]).
 * ``dynamics``: full-batch GD on deep linear nets of depth 1..4 from a small,
   balanced init aligned with a linear teacher's modes: simulated mode strengths
   against the closed form of Saxe et al. (2014) and the exact GD recursion; and the
   l4-loss regression of Arora, Cohen & Hazan (2018), depth 1 vs 2 vs 3, each at
   its best step size from a grid, steps to reach the target loss.
 
-One module per part (flatten.py, factorizations.py, multiplication.py,
-dynamics.py), each with ``rows(exp, seed, progress)``, ``summary(d)`` and
-``figures(d)``; this module holds the config schema and puts them together.
+One module per finding, each with ``rows(exp, seed, progress)`` (its rows, every one
+with ``part`` and ``kind``), ``summary(d, exp)`` (tidy rows and headline tables) and
+``figures(d, exp)``: flatten.py, factorizations.py, gate.py and product.py
+(multiplication), dynamics.py and l4.py (dynamics); common.py holds what they share.
+This module holds the config schema and puts them together (the contract:
+``experiments/__init__.py``).
 """
 
 from __future__ import annotations
@@ -32,8 +35,11 @@ import matplotlib.pyplot as plt
 import pandas as pd
 
 from nnlab import multiply as MU
-from experiments.deep_vs_flat import dynamics, factorizations, flatten, multiplication
+from experiments.deep_vs_flat import dynamics, factorizations, flatten, gate, l4, product
 from experiments.schema import ConfigError, Field, as_list
+from experiments.summary import Summary, tidy
+
+__all__ = ["SCHEMA", "check", "compute", "summarize", "figures"]
 
 PARTS = ("flatten", "factorizations", "multiplication", "dynamics")
 
@@ -124,31 +130,34 @@ def check(exp) -> None:
                           f"allowed: 1..{exp.dyn_steps}")
 
 
-MODULES = {"flatten": flatten, "factorizations": factorizations,
-           "multiplication": multiplication, "dynamics": dynamics}
+MODULES = {"flatten": (flatten,), "factorizations": (factorizations,),
+           "multiplication": (gate, product), "dynamics": (dynamics, l4)}
+KEYS = ["depth", "n", "k", "net", "samples", "s", "u0", "lr", "target", "width"]  # of the summary table
 
 
 def compute(exp, seed: int, progress: bool) -> pd.DataFrame:
     parts = [p for p in PARTS if p in as_list(exp.part)]
-    return pd.concat([MODULES[p].rows(exp, seed, progress) for p in parts], ignore_index=True)
+    return pd.DataFrame([row for p in parts for module in MODULES[p] for row in module.rows(exp, seed, progress)])
 
 
-def summarize(df: pd.DataFrame) -> pd.DataFrame:
-    """One row per quantity found (and per seed when there are several)."""
-    groups = df.groupby("seed") if "seed" in df else [(None, df)]
-    out = []
-    for seed, d in groups:
-        for part in PARTS:
-            if (d.part == part).any():
-                out += [dict(seed=seed, **r) for r in MODULES[part].summary(d[d.part == part])]
-    table = pd.DataFrame(out)
-    return table.drop(columns="seed") if table.seed.isna().all() else table
+def _by_module(df: pd.DataFrame):
+    """(module, rows of its part) for every module whose part the rows hold."""
+    return [(module, df[df.part == part]) for part in PARTS if (df.part == part).any() for module in MODULES[part]]
 
 
-def figures(df: pd.DataFrame) -> dict[str, plt.Figure]:
-    """Each part's figures, by file name."""
+def summarize(df: pd.DataFrame, exp) -> Summary:
+    """One run's headline tables (per finding) and the tidy table of every quantity."""
+    rows, headline = [], {}
+    for module, d in _by_module(df):
+        found, tables = module.summary(d, exp)
+        rows += found
+        headline |= tables
+    return Summary(headline, tidy(rows, keys=KEYS))
+
+
+def figures(df: pd.DataFrame, exp) -> dict[str, plt.Figure]:
+    """Each part's figures, by file name, from the rows of one seed or several."""
     figs = {}
-    for part in PARTS:
-        if (df.part == part).any():
-            figs.update(MODULES[part].figures(df[df.part == part]))
+    for module, d in _by_module(df):
+        figs |= module.figures(d, exp)
     return figs

@@ -1,29 +1,24 @@
-"""Helpers shared by the parts of deep_vs_flat: errors, step labels, mean-and-range lines over seeds."""
+"""Helpers shared by the parts of deep_vs_flat: relative errors, the first step at which a
+target is reached, and hand-built initial weights stacked over networks."""
 
 from __future__ import annotations
 
+import jax
 import numpy as np
-import pandas as pd
 
 
 def relative_error(out, ref) -> float:
+    """||out - ref|| / ||ref|| (Frobenius), in float64."""
     return float(np.linalg.norm(np.asarray(out, np.float64) - ref) / np.linalg.norm(ref))
 
 
-def fmt_steps(v: float) -> str:
-    return "not reached" if not np.isfinite(v) else f"{int(v)}"
+def first_step(steps, reached) -> float:
+    """The first of ``steps`` (K,) at which ``reached`` (K,) bool holds; NaN if never."""
+    hits = np.flatnonzero(np.asarray(reached, bool))
+    return float(np.asarray(steps)[hits[0]]) if hits.size else np.nan
 
 
-def seed_count(df: pd.DataFrame) -> int:
-    """How many seeds the table holds (1 for a single run)."""
-    return int(df.seed.nunique()) if "seed" in df else 1
-
-
-def line_band(ax, d: pd.DataFrame, x: str, y: str, color, label=None, band=True, **kw):
-    """Mean over seeds (and any other repeats) against x, with the min-max range shaded."""
-    g = d.groupby(x)[y]
-    mean = g.mean()
-    ax.plot(mean.index, mean.values, color=color, label=label, **kw)
-    if band and seed_count(d) > 1:
-        ax.fill_between(mean.index, g.min().values, g.max().values, color=color, alpha=0.2, lw=0)
-
+def stack(params_list) -> list:
+    """Params of M networks of the same sizes (a list of M params) as one float32 pytree
+    with leading axis M: the ``init_params`` of ``nnlab.train``."""
+    return jax.tree.map(lambda *a: np.stack(a).astype(np.float32), *params_list)
