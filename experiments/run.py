@@ -22,6 +22,7 @@ from hydra.types import RunMode
 from omegaconf import DictConfig, OmegaConf
 
 import experiments
+from experiments import jaxcache
 from experiments.results import RESULTS, is_finished, with_config_columns, write_run
 from experiments.schema import TOP_SCHEMA, ConfigError, check_config, check_key
 from experiments.summary import render
@@ -117,6 +118,7 @@ def main(cfg: DictConfig) -> str:
     callback's line each (their tables are in summary.csv, and
     ``python -m experiments.analyze`` prints them side by side).
     """
+    jaxcache.enable()
     hydra_cfg = HydraConfig.get()
     out_dir = Path(hydra_cfg.runtime.output_dir)
     single = hydra_cfg.mode != RunMode.MULTIRUN

@@ -1,6 +1,12 @@
 """Test settings: float64 and strict rank promotion, switched on before any array exists."""
 
+import os
+
 import jax
+
+# Runs started by the tests do not write JAX's compilation cache into the home directory
+# (tests/test_jaxcache.py turns it on in a temporary directory).
+os.environ.setdefault("NNLAB_JAX_CACHE", "off")
 
 jax.config.update("jax_enable_x64", True)
 jax.config.update("jax_numpy_rank_promotion", "raise")
