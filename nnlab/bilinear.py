@@ -22,6 +22,14 @@ from typing import NamedTuple
 
 import numpy as np
 
+MAX_ENTRIES = 2**22  # entries of one dense (r, n^2) tensor: 32 MiB in float64
+
+
+def _check_size(r: int, n: int, name: str) -> None:
+    if r * n * n > MAX_ENTRIES:
+        raise ValueError(f"{name}: tensors of {r} x {n * n} entries are too large to hold densely "
+                         f"(limit {MAX_ENTRIES}); formula_counts gives the counts of larger n")
+
 
 class Bilinear(NamedTuple):
     """A bilinear algorithm: U, V, W each (rank, n^2), float64 with small integer entries."""
@@ -44,9 +52,11 @@ class Bilinear(NamedTuple):
 
 
 def naive(n: int) -> Bilinear:
-    """The schoolbook algorithm: products A[i, k] B[k, j] (t = (i n + k) n + j) added into C[i, j]."""
+    """The schoolbook algorithm: products A[i, k] B[k, j] (t = (i n + k) n + j) added into C[i, j].
+    Dense tensors (n^3, n^2): n <= 16."""
     if n < 1:
         raise ValueError(f"n must be >= 1, got {n}")
+    _check_size(n**3, n, f"naive({n})")
     i, k, j = (a.ravel() for a in np.meshgrid(*[np.arange(n)] * 3, indexing="ij"))
     t = np.arange(n**3)
     U, V, W = (np.zeros((n**3, n * n)) for _ in range(3))
@@ -67,7 +77,8 @@ _STRASSEN_W = [[1, 0, 0, 1], [0, 0, 1, -1], [0, 1, 0, 1], [1, 0, 1, 0], [-1, 1, 
 
 
 def strassen(k: int = 1) -> Bilinear:
-    """Strassen's algorithm applied k times: n = 2^k, 7^k products (k = 0: the 1 x 1 product)."""
+    """Strassen's algorithm applied k times: n = 2^k, 7^k products (k = 0: the 1 x 1 product).
+    Dense tensors (7^k, 4^k): k <= 4."""
     if k < 0:
         raise ValueError(f"k must be >= 0, got {k}")
     base = Bilinear(*(np.array(T, np.float64) for T in (_STRASSEN_U, _STRASSEN_V, _STRASSEN_W)), 2, "strassen2")
@@ -87,6 +98,7 @@ def compose(*algorithms: Bilinear) -> Bilinear:
     out = algorithms[0]
     for inner in algorithms[1:]:
         p, q, r1, r2 = out.n, inner.n, out.rank, inner.rank
+        _check_size(r1 * r2, p * q, f"compose({out.name}, {inner.name})")
 
         def kron(P, Q):
             T = np.einsum("sab,tij->staibj", P.reshape(r1, p, p), Q.reshape(r2, q, q))

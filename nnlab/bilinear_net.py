@@ -217,7 +217,7 @@ def evaluate(net: BilinearNet, A: np.ndarray, B: np.ndarray, backend: str = "nnl
         out = sparse_forward(net, x)
     elif backend == "nnlab":
         with jax.enable_x64(True):
-            out = np.asarray(forward(net.params(), x, net.hidden, net.output), np.float64)
+            out = np.asarray(forward(net.params(), x, hidden=net.hidden, output=net.output), np.float64)
     else:
         raise ValueError(f"backend {backend!r} is unknown; allowed: nnlab, numpy")
     return out.reshape(np.shape(A))

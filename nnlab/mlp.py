@@ -27,14 +27,15 @@ INITS = ("uniform", "normal")
 
 def draw_params(key: Array, sizes: tuple[int, ...], init: str, dtype) -> Params:
     """``init_mlp``'s draws at unit scale: one (fan_in + 1, fan_out) block per layer,
-    column j holding the incoming edges of neuron j, drawn from its own key
-    fold_in(fold_in(key, layer), j); row 0 is the edge from the bias neuron, row i + 1
-    the edge from neuron i."""
+    column j holding the incoming edges of neuron j, drawn as one vector from its own
+    key fold_in(fold_in(key, layer), j); row 0 is the edge from the bias neuron, row
+    i + 1 the edge from neuron i. JAX's partitionable threefry (its default) draws a
+    prefix of a longer vector identically, so the draws do not depend on the sizes."""
     def neuron(layer_key, j, fan_in):
-        keys = jax.vmap(lambda i: jax.random.fold_in(jax.random.fold_in(layer_key, j), i))(jnp.arange(fan_in + 1))
+        k = jax.random.fold_in(layer_key, j)
         if init == "normal":
-            return jax.vmap(lambda e: jax.random.normal(e, (), dtype))(keys)
-        return jax.vmap(lambda e: jax.random.uniform(e, (), dtype, -1.0, 1.0))(keys)
+            return jax.random.normal(k, (fan_in + 1,), dtype)
+        return jax.random.uniform(k, (fan_in + 1,), dtype, -1.0, 1.0)
 
     blocks = [jax.vmap(lambda j: neuron(jax.random.fold_in(key, layer), j, fan_in), out_axes=1)(jnp.arange(fan_out))
               for layer, (fan_in, fan_out) in enumerate(zip(sizes[:-1], sizes[1:]))]
@@ -80,6 +81,9 @@ def init_mlp(
     """
     if init not in INITS:
         raise ValueError(f"init {init!r} is unknown; allowed: {', '.join(INITS)}")
+    if not jax.config.jax_threefry_partitionable:
+        raise ValueError("init_mlp needs jax_threefry_partitionable=True (JAX's default): without it a "
+                         "network's initial weights would depend on the sizes of the others")
     sizes = tuple(int(s) for s in sizes)
     if len(sizes) < 2 or min(sizes) < 1:
         raise ValueError(f"sizes must list at least 2 layers of >= 1 neuron, got {list(sizes)}")

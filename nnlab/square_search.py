@@ -1,40 +1,24 @@
-"""How few square units multiply two 2 x 2 matrices? Constructions, exact checks, a search.
+"""Searching the least width of a square-unit net for 2 x 2 matrix multiplication by training.
 
-A net [2n^2, r, n^2] with hidden activation z^2 and identity output computes, per
-output c, ``sum_h a_ch (w_h . x + b_h)^2 + b2_c``: a quadratic polynomial in
-x = concat(vec A, vec B). It multiplies exactly iff its coefficients equal those of
-vec(A B) (``net_polynomial`` vs ``target_polynomial``). Biases do not lower r:
-the target has no linear or constant part, so in an exact net those parts cancel and
-dropping every bias leaves the quadratic part, still exact. The search trains without
-biases (``biases=False``); with them it is an option.
+``search`` trains [8, r, 4] nets (hidden z^2, identity output, no biases by default:
+biases cannot lower the width, see ``nnlab.square_net``) for several widths r, many
+restarts each, in float64 on nnlab's hand-derived gradient (``nnlab.loss_and_grad``),
+all widths and restarts as one batch (narrower nets padded with masked units). Three
+optimisers in numpy (``nnlab.numpy_opt``), each driven by that gradient:
 
-Bounds on the least r (n = 2), with Q(alpha) = sum_c alpha_c Q_c the symmetric matrix
-of the quadratic form tr(alpha^T A B), (8, 8); a net gives
-Q(alpha) = sum_h d_h(alpha) w_h w_h^T with d_h(alpha) = sum_c alpha_c a_ch:
+* ``levenberg_marquardt`` (default): the Jacobian of the outputs row by row, each row
+  the gradient of nnlab's squared loss for one sample and a shifted target. At width 14
+  it reaches relative errors ~1e-15 within 200 steps in about a quarter of restarts,
+* ``lbfgs``: cheaper steps, but after 10,000 of them still ~1e-5 at width 14 (the
+  solutions form manifolds and the problem is badly conditioned),
+* ``gradient_descent``: the plain baseline.
 
-* r <= 2 rank: a bilinear algorithm with R products gives 2R units,
-  xy = ((x + y)^2 - (x - y)^2) / 4 (``square_net_from_bilinear``); Strassen: 14.
-* r >= 7: the cross terms 2 (u_h . vec A)(v_h . vec B) of the squares are a bilinear
-  algorithm with r products, and the rank of 2 x 2 matrix multiplication is 7
-  (Winograd 1971; Hopcroft & Kerr 1971).
-* r >= 8: Q(alpha) = [[0, M/2], [M^T/2, 0]] with M = alpha (x) I_2 up to a permutation,
-  so rank Q(alpha) = 4 rank(alpha) = 8 for invertible alpha, and rank Q(alpha) <= r.
-* r >= 9 over the reals: with r = 8 every d_h is nonzero on GL(2), which is
-  connected on its det > 0 part; that part holds I and -I, and d_h(-I) = -d_h(I).
-* r >= 10 over the reals (the same argument one level down; a proof sketch, to be
-  reviewed): with r = 9, on H_h = ker d_h all other d_h' must be nonzero wherever
-  det != 0; if det restricted to H_h is nondegenerate, a connected part of
-  {det != 0} in H_h holds some beta and -beta, a contradiction; so each output
-  vector a_h is a rank-one 2 x 2 matrix sigma_h tau_h^T; then each ker d_h' meets H_h
-  in {sigma_h^T alpha = 0} or {alpha tau_h = 0}, so any two units share sigma or
-  tau, hence all share sigma (or all tau), and then Q(alpha) = 0 for a nonzero
-  alpha = sigma^perp v^T: a contradiction.
-
-The search (``search``) trains nets of several widths, many restarts each, in
-float64 with nnlab's hand-derived gradient (``nnlab.loss_and_grad``, hidden
-"square", identity output), by L-BFGS or plain gradient descent written here in
-numpy, all widths and restarts as one batch (narrower nets padded with masked units).
-It gives an upper bound with evidence, not a proof.
+The least width at which a restart reaches relative error < tol on fresh matrices is an
+upper bound on the least exact width, with its evidence (restarts, errors, and the
+weights' size ``max_weights``: at widths 12 and 13 the error keeps falling only while
+the weights grow, the mark of approximations that are not exact, like border rank).
+Not a proof; ``square_net.is_exact`` is. ``snap`` tries to round a found net to simple
+fractions while keeping it exact.
 """
 
 from __future__ import annotations
@@ -47,84 +31,9 @@ import jax
 import numpy as np
 
 from .backprop import loss_and_grad
-from .bilinear import Bilinear
 from .mlp import forward
-
-
-def square_net_from_bilinear(alg: Bilinear) -> list:
-    """The 2r-unit square net of a rank-r algorithm: [2 n^2, 2r, n^2], no biases.
-
-    Units 2t, 2t+1 have input weights (U_t, V_t) and (U_t, -V_t) and output weights
-    W_t / 4 and -W_t / 4: their squares differ by 4 x_t y_t.
-    """
-    r, n2 = alg.rank, alg.n**2
-    W1 = np.zeros((2 * n2, 2 * r))
-    W1[:n2, 0::2], W1[n2:, 0::2] = alg.U.T, alg.V.T
-    W1[:n2, 1::2], W1[n2:, 1::2] = alg.U.T, -alg.V.T
-    W2 = np.zeros((2 * r, n2))
-    W2[0::2], W2[1::2] = alg.W / 4, -alg.W / 4
-    return [{"W": W1, "b": np.zeros(2 * r)}, {"W": W2, "b": np.zeros(n2)}]
-
-
-def target_polynomial(n: int) -> tuple:
-    """Coefficients of vec(A B) as (Q (n^2, d, d) symmetric, L (n^2, d), K (n^2,)), d = 2 n^2,
-    with Fraction entries: output c = x^T Q_c x + L_c . x + K_c."""
-    d, n2 = 2 * n * n, n * n
-    Q = np.full((n2, d, d), Fraction(0), dtype=object)
-    for i in range(n):
-        for j in range(n):
-            for k in range(n):
-                a, b = i * n + k, n2 + k * n + j
-                Q[i * n + j, a, b] = Q[i * n + j, b, a] = Fraction(1, 2)
-    return Q, np.full((n2, d), Fraction(0), dtype=object), np.full(n2, Fraction(0), dtype=object)
-
-
-def net_polynomial(params: list) -> tuple:
-    """Exact coefficients (Q, L, K) of a [d, r, m] square net, in Fractions of its weights
-    (floats converted exactly, or Fraction entries): Q_c = sum_h a_ch w_h w_h^T,
-    L_c = 2 sum_h a_ch b_h w_h, K_c = sum_h a_ch b_h^2 + b2_c."""
-    def frac(a):
-        return np.vectorize(lambda v: v if isinstance(v, Fraction) else Fraction(float(v)), otypes=[object])(
-            np.asarray(a, dtype=object))
-    W1, b1, W2, b2 = frac(params[0]["W"]), frac(params[0]["b"]), frac(params[1]["W"]), frac(params[1]["b"])
-    Q = np.einsum("hc,ih,jh->cij", W2, W1, W1)
-    L = 2 * np.einsum("hc,h,ih->ci", W2, b1, W1)
-    K = np.einsum("hc,h,h->c", W2, b1, b1) + b2
-    return Q, L, K
-
-
-def is_exact(params: list, n: int = 2) -> bool:
-    """Whether the square net computes vec(A B) exactly (as a polynomial identity, in Fractions)."""
-    return all(np.array_equal(a, b) for a, b in zip(net_polynomial(params), target_polynomial(n)))
-
-
-def rationalize(params: list, max_denominator: int = 12) -> list:
-    """Every weight rounded to the nearest Fraction with denominator <= max_denominator
-    (object arrays, for ``is_exact``). Scale each unit first (``normalize_units``) so
-    its weights have a chance to be simple."""
-    def rnd(a):
-        return np.vectorize(lambda v: Fraction(float(v)).limit_denominator(max_denominator), otypes=[object])(
-            np.asarray(a, np.float64))
-    return [{"W": rnd(layer["W"]), "b": rnd(layer["b"])} for layer in params]
-
-
-def normalize_units(params: list) -> list:
-    """The same function with each unit h rescaled (w_h, b_h) *= s, a_h /= s^2, s = 1 / max |w_h|."""
-    W1, b1 = np.asarray(params[0]["W"], np.float64), np.asarray(params[0]["b"], np.float64)
-    s = 1.0 / np.maximum(np.abs(W1).max(axis=0), 1e-300)
-    return [{"W": W1 * s[None, :], "b": b1 * s},
-            {"W": np.asarray(params[1]["W"], np.float64) / (s**2)[:, None], "b": np.asarray(params[1]["b"], np.float64)}]
-
-
-def relative_error(params: list, A: np.ndarray, B: np.ndarray) -> float:
-    """||net(A, B) - A @ B||_F / ||A @ B||_F over a batch A, B (batch, n, n), via nnlab.forward in float64."""
-    batch = A.shape[0]
-    x = np.concatenate([A.reshape(batch, -1), B.reshape(batch, -1)], axis=1).astype(np.float64)
-    with jax.enable_x64(True):
-        p = [{k: np.asarray(v, np.float64) for k, v in layer.items()} for layer in params]
-        out = np.asarray(forward(p, x, "square", "identity"), np.float64)
-    ref = (A @ B).reshape(batch, -1)
-    return float(np.linalg.norm(out - ref) / np.linalg.norm(ref))
+from .numpy_opt import gradient_descent, lbfgs, levenberg_marquardt, one_blas_thread
+from .square_net import normalize_units, relative_error
 
 
 # ----------------------------------------------------------------------------- the search
@@ -136,8 +45,15 @@ class WidthResult(NamedTuple):
     successes: int  # restarts with relative error < tol on fresh matrices
     best_error: float  # least relative error on fresh matrices
     errors: np.ndarray  # (restarts,) relative error of every restart on fresh matrices
-    best_params: list  # the best restart's net, [8, width, 4], float64
+    max_weights: np.ndarray  # (restarts,) largest |weight| after normalize_units (each unit's largest
+    #                          |input weight| 1): large when squares of big units cancel
+    nets: list  # every restart's net, [8, width, 4], float64
     seconds: float  # wall time of the whole batch (all widths train together)
+
+    @property
+    def best_params(self) -> list:
+        """The net with the least error."""
+        return self.nets[int(np.argmin(self.errors))]
 
 
 def _layout(d: int, h: int, m: int) -> list:
@@ -161,8 +77,8 @@ def _flatten(params) -> np.ndarray:
 def _objective(x: np.ndarray, y: np.ndarray, layout: list):
     """fg(V, M) -> (loss (N,), grad (N, P)) for N flat nets V (N, P) with 0/1 masks M (N, P)."""
     def one(v, mask):
-        loss, grads = loss_and_grad(_unflatten(v, layout), x, y, "square", "identity", "squared",
-                                    _unflatten(mask, layout))
+        loss, grads = loss_and_grad(_unflatten(v, layout), x, y, hidden="square", output="identity",
+                                    loss="squared", mask=_unflatten(mask, layout))
         return loss, jax.numpy.concatenate([jax.numpy.ravel(grads[l][k]) for l in (0, 1) for k in ("W", "b")])
     fn = jax.jit(jax.vmap(one))
     return lambda V, M: tuple(np.array(a, np.float64) for a in fn(V, M))
@@ -176,95 +92,53 @@ def _residuals(x: np.ndarray, y: np.ndarray, layout: list):
 
     def one(v, mask):
         params, masks = _unflatten(v, layout), _unflatten(mask, layout)
-        out = forward(params, x, "square", "identity", masks)
+        out = forward(params, x, hidden="square", output="identity", mask=masks)
 
         def row(xs, os, c):
-            _, grads = loss_and_grad(params, xs[None, :], (os - 0.5 * jax.nn.one_hot(c, m, dtype=os.dtype))[None, :],
-                                     "square", "identity", "squared", masks)
+            target = os - 0.5 * jax.nn.one_hot(c, m, dtype=os.dtype)
+            _, grads = loss_and_grad(params, xs[None, :], target[None, :], hidden="square", output="identity",
+                                     loss="squared", mask=masks)
             return jax.numpy.concatenate([jax.numpy.ravel(grads[l][k]) for l in (0, 1) for k in ("W", "b")])
 
         per_sample = jax.vmap(lambda xs, os: jax.vmap(lambda c: row(xs, os, c))(jax.numpy.arange(m)))
         res = out - y
-        return jax.numpy.mean(jax.numpy.sum(res**2, axis=1)), jax.numpy.ravel(res), per_sample(x, out).reshape(-1, v.size)
+        loss = jax.numpy.mean(jax.numpy.sum(res**2, axis=1))
+        return loss, jax.numpy.ravel(res), per_sample(x, out).reshape(-1, v.size)
 
     fn = jax.jit(jax.vmap(one))
     return lambda V, M: tuple(np.array(a, np.float64) for a in fn(V, M))
 
 
-def levenberg_marquardt(rj, V: np.ndarray, steps: int, mu: float = 1e-2) -> np.ndarray:
-    """Minimise N sums of squares at once: rj(V) -> (loss (N,), residuals (N, K), Jacobian (N, K, P)).
-
-    Each step solves (J^T J + mu I) delta = -J^T r per row; a step that lowers the loss is
-    kept and mu shrinks by 3, otherwise mu doubles.
-    """
-    N, P = V.shape
-    V = V.copy()
-    f, r, J = rj(V)
-    mu = np.full(N, float(mu))
-    for _ in range(steps):
-        Jt_ = np.swapaxes(J, 1, 2)
-        delta = -np.linalg.solve(Jt_ @ J + mu[:, None, None] * np.eye(P)[None], Jt_ @ r[..., None])[..., 0]
-        ft, rt, Jt = rj(V + delta)
-        ok = np.isfinite(ft) & (ft < f) & np.all(np.isfinite(Jt), axis=(1, 2))
-        V[ok], f[ok], r[ok], J[ok] = V[ok] + delta[ok], ft[ok], rt[ok], Jt[ok]
-        mu = np.clip(np.where(ok, mu / 3, mu * 2), 1e-12, 1e12)
-    return V
+def _data(seed: int, samples: int) -> tuple:
+    """x (samples, 8) = concat(vec A, vec B) with N(0, 1) entries, y (samples, 4) = vec(A B)."""
+    A, B = np.random.default_rng([seed, 2**31]).normal(size=(2, samples, 2, 2))
+    return np.concatenate([A.reshape(samples, 4), B.reshape(samples, 4)], 1), (A @ B).reshape(samples, 4)
 
 
-def lbfgs(fg, V: np.ndarray, steps: int, memory: int = 10) -> np.ndarray:
-    """Minimise N functions at once: fg(V) -> (f (N,), g (N, P)); V (N, P) start -> end.
-
-    L-BFGS two-loop recursion per row; one evaluation per step: the trial point is kept
-    if it passes Armijo's test, otherwise the row's step length is halved.
-    """
-    N, P = V.shape
-    V = V.copy()
-    f, g = fg(V)
-    S, Y = np.zeros((N, memory, P)), np.zeros((N, memory, P))
-    rho, count, t = np.zeros((N, memory)), np.zeros(N, int), np.ones(N)
-    for _ in range(steps):
-        valid = np.arange(memory)[None, :] < count[:, None]
-        q, alpha = g.copy(), np.zeros((N, memory))
-        for i in range(memory):  # newest first
-            alpha[:, i] = np.where(valid[:, i], rho[:, i] * np.einsum("np,np->n", S[:, i], q), 0.0)
-            q -= alpha[:, i, None] * Y[:, i]
-        yy = np.einsum("np,np->n", Y[:, 0], Y[:, 0])
-        gamma = np.where(count > 0, np.einsum("np,np->n", S[:, 0], Y[:, 0]) / np.where(yy > 0, yy, 1.0),
-                         1.0 / np.maximum(1.0, np.linalg.norm(g, axis=1)))
-        r = gamma[:, None] * q
-        for i in reversed(range(memory)):
-            beta = rho[:, i] * np.einsum("np,np->n", Y[:, i], r)
-            r += np.where(valid[:, i], alpha[:, i] - beta, 0.0)[:, None] * S[:, i]
-        D = -r
-        slope = np.einsum("np,np->n", g, D)
-        bad = ~(slope < 0)
-        D[bad], slope[bad], count[bad] = -g[bad], -np.einsum("np,np->n", g[bad], g[bad]), 0
-        Vt = V + t[:, None] * D
-        ft, gt = fg(Vt)
-        ok = np.isfinite(ft) & (ft <= f + 1e-4 * t * slope) & np.all(np.isfinite(gt), axis=1)
-        s, y = Vt - V, gt - g
-        sy = np.einsum("np,np->n", s, y)
-        keep = ok & (sy > 1e-12 * np.linalg.norm(s, axis=1) * np.linalg.norm(y, axis=1))
-        S[keep], Y[keep], rho[keep] = np.roll(S[keep], 1, 1), np.roll(Y[keep], 1, 1), np.roll(rho[keep], 1, 1)
-        S[keep, 0], Y[keep, 0], rho[keep, 0] = s[keep], y[keep], 1.0 / sy[keep]
-        count[keep] = np.minimum(count[keep] + 1, memory)
-        V[ok], f[ok], g[ok] = Vt[ok], ft[ok], gt[ok]
-        t = np.where(ok, 1.0, 0.5 * t)
-        stuck = t < 1e-12  # restart the memory of rows whose line search collapsed
-        count[stuck], t[stuck] = 0, 1.0
-    return V
+def _mask(width: int, hmax: int, biases: bool) -> np.ndarray:
+    real = (np.arange(hmax) < width).astype(np.float64)
+    return _flatten([{"W": np.ones((8, hmax)) * real, "b": real * float(biases)},
+                     {"W": np.ones((hmax, 4)) * real[:, None], "b": np.full(4, float(biases))}])
 
 
-def gradient_descent(fg, V: np.ndarray, steps: int, lr: float = 0.01) -> np.ndarray:
-    """Plain full-batch gradient descent, V (N, P) -> V after ``steps`` steps of size lr."""
-    V = V.copy()
-    for _ in range(steps):
-        V -= lr * fg(V)[1]
-    return V
+def _train(V0, M, x, y, layout, steps, method, lr=0.01, free=None) -> np.ndarray:
+    with jax.enable_x64(True):
+        if method == "lm":
+            rj = _residuals(x, y, layout)
+            with one_blas_thread():
+                return levenberg_marquardt(lambda V: rj(V, M), V0, steps, free=free)
+        fg = _objective(x, y, layout)
+        if method == "lbfgs":
+            return lbfgs(lambda V: fg(V, M), V0, steps)
+        return gradient_descent(lambda V: fg(V, M), V0, steps, lr)
 
 
-def search(widths=(7, 8, 9, 10, 11, 12, 13, 14), restarts: int = 16, steps: int = 300, seed: int = 0,
-           samples: int = 64, method: str = "lbfgs", biases: bool = False, tol: float = 1e-6,
+def _crop(p: list, width: int) -> list:
+    return [{"W": p[0]["W"][:, :width], "b": p[0]["b"][:width]}, {"W": p[1]["W"][:width], "b": p[1]["b"]}]
+
+
+def search(widths=(7, 8, 9, 10, 11, 12, 13, 14), restarts: int = 8, steps: int = 120, seed: int = 0,
+           samples: int = 64, method: str = "lm", biases: bool = False, tol: float = 1e-6,
            init_scale: float = 0.5, lr: float = 0.01) -> list:
     """Train [8, r, 4] square nets on 2 x 2 matrix multiplication for every r in ``widths``.
 
@@ -272,44 +146,37 @@ def search(widths=(7, 8, 9, 10, 11, 12, 13, 14), restarts: int = 16, steps: int 
     monomials of degree <= 2 in 8 variables, so a zero loss means an exact net);
     loss: nnlab's squared loss. Restart i of width r starts from
     ``default_rng([seed, r, i])`` (normal weights of scale init_scale, output weights
-    over sqrt(r)), whatever else trains beside it. ``method``: "lbfgs" or "gd".
-    Returns one ``WidthResult`` per width, errors measured on 256 fresh matrix pairs.
+    over sqrt(r)), whatever else trains beside it. ``method``: "lm", "lbfgs" or "gd" (lr).
+    Returns one ``WidthResult`` per width, errors measured on 256 fresh matrix pairs
+    (through ``nnlab.forward``). The defaults (64 nets, 120 steps) take about 12 s on
+    a busy two-core machine, and find width 14 in 2 of 8 restarts.
     """
     if method not in ("lm", "lbfgs", "gd"):
         raise ValueError(f"method {method!r} is unknown; allowed: lm, lbfgs, gd")
     start, hmax = time.perf_counter(), max(widths)
     layout = _layout(8, hmax, 4)
-    rng = np.random.default_rng([seed, 2**31])
-    A, B = rng.normal(size=(2, samples, 2, 2))
-    x, y = np.concatenate([A.reshape(samples, 4), B.reshape(samples, 4)], 1), (A @ B).reshape(samples, 4)
+    x, y = _data(seed, samples)
     V0, M = [], []
     for r in widths:
-        mask = [{"W": np.ones((8, hmax)) * (np.arange(hmax) < r), "b": (np.arange(hmax) < r) * float(biases)},
-                {"W": np.ones((hmax, 4)) * (np.arange(hmax) < r)[:, None], "b": np.full(4, float(biases))}]
+        mask = _mask(r, hmax, biases)
         for i in range(restarts):
             g = np.random.default_rng([seed, r, i])
             p = [{"W": init_scale * g.normal(size=(8, hmax)), "b": init_scale * g.normal(size=hmax)},
                  {"W": init_scale * g.normal(size=(hmax, 4)) / np.sqrt(r), "b": init_scale * g.normal(size=4)}]
-            V0.append(_flatten(p) * _flatten(mask))
-            M.append(_flatten(mask))
-    V0, M = np.array(V0), np.array(M)
-    with jax.enable_x64(True):
-        if method == "lm":
-            rj = _residuals(x, y, layout)
-            V = levenberg_marquardt(lambda V: rj(V, M), V0, steps)
-        else:
-            fg = _objective(x, y, layout)
-            V = lbfgs(lambda V: fg(V, M), V0, steps) if method == "lbfgs" else gradient_descent(lambda V: fg(V, M), V0, steps, lr)
+            V0.append(_flatten(p) * mask)
+            M.append(mask)
+    M = np.array(M)
+    V = _train(np.array(V0), M, x, y, layout, steps, method, lr)
     seconds = time.perf_counter() - start
     A2, B2 = np.random.default_rng([seed, 2**31 + 1]).normal(size=(2, 256, 2, 2))
     results = []
     for w_i, r in enumerate(widths):
-        nets = [_unflatten(v, layout) for v in V[w_i * restarts:(w_i + 1) * restarts]]
-        nets = [[{"W": p[0]["W"][:, :r], "b": p[0]["b"][:r]}, {"W": p[1]["W"][:r], "b": p[1]["b"]}] for p in nets]
+        nets = [_crop(_unflatten(v, layout), r) for v in V[w_i * restarts:(w_i + 1) * restarts]]
         errors = np.array([relative_error(p, A2, B2) for p in nets])
         errors = np.where(np.isfinite(errors), errors, np.inf)
-        best = int(np.argmin(errors))
-        results.append(WidthResult(r, restarts, int(np.sum(errors < tol)), float(errors[best]), errors, nets[best], seconds))
+        big = np.array([max(np.abs(layer["W"]).max() for layer in normalize_units(p)) for p in nets])
+        results.append(WidthResult(r, restarts, int(np.sum(errors < tol)), float(errors.min()), errors, big, nets,
+                                   seconds))
     return results
 
 
@@ -317,3 +184,55 @@ def least_width(results: list, tol: float = 1e-6) -> int | None:
     """The least width with a restart below tol (an upper bound on the least exact width), or None."""
     found = [res.width for res in results if res.best_error < tol]
     return min(found) if found else None
+
+
+def _nearest(v: np.ndarray, denominators) -> np.ndarray:
+    """The nearest fraction k/d, d in denominators, to each entry of v."""
+    cands = np.stack([np.round(v * d) / d for d in denominators])
+    return np.take_along_axis(cands, np.argmin(np.abs(cands - v[None]), axis=0)[None], 0)[0]
+
+
+def snap(params: list, denominators=(1, 2, 4), tries: int = 8, steps: int = 30, tol: float = 1e-9,
+         seed: int = 0, samples: int = 64) -> tuple:
+    """Round an exact float net [8, r, 4] (no biases) to simple fractions, keeping it exact.
+
+    Units are first scaled so each has largest |input weight| 1 (``normalize_units``).
+    Then, repeatedly: the weights already within 1e-12 of a fraction k/d are fixed
+    there; of the rest, the ``tries`` nearest to a fraction are each tried (fixed, the
+    others retrained by Levenberg-Marquardt for ``steps`` steps, in one batch) and the
+    first that keeps the relative error < tol is kept. Returns ``(fractions, fixed)``:
+    Fraction params for ``square_net.is_exact`` when every weight got fixed (else None),
+    and how many weights were fixed.
+    """
+    p = normalize_units(params)
+    r = p[0]["W"].shape[1]
+    layout, M = _layout(8, r, 4), _mask(r, r, False)
+    x, y = _data(seed, samples)
+    scale = np.sqrt(np.mean(np.sum(y**2, axis=1)))
+    V, fixed, hopeless = _flatten(p) * M, M == 0, np.zeros(M.size, bool)
+    with jax.enable_x64(True):
+        if np.sqrt(_objective(x, y, layout)(V[None], M[None])[0][0]) / scale >= tol:
+            return None, 0  # not exact to begin with
+    while True:
+        target = _nearest(V, denominators)
+        close = ~fixed & (np.abs(V - target) < 1e-12)
+        V[close], fixed = target[close], fixed | close
+        order = [j for j in np.argsort(np.abs(V - target)) if not fixed[j] and not hopeless[j]][:tries]
+        if not order:
+            break
+        starts, free = np.tile(V, (len(order), 1)), np.tile(~fixed, (len(order), 1)).astype(np.float64)
+        for row, j in enumerate(order):
+            starts[row, j], free[row, j] = target[j], 0.0
+        out = _train(starts, np.tile(M, (len(order), 1)), x, y, layout, steps, "lm", free=free)
+        with jax.enable_x64(True):
+            loss = np.array(_objective(x, y, layout)(out, np.tile(M, (len(order), 1)))[0])
+        good = np.flatnonzero(np.sqrt(loss) / scale < tol)
+        if good.size:
+            V, fixed[order[good[0]]], hopeless[:] = out[good[0]], True, False
+        else:
+            hopeless[order] = True
+    if not fixed.all():
+        return None, int(fixed.sum() - (M == 0).sum())
+    fractions = np.array([Fraction(float(v)).limit_denominator(max(denominators)) for v in V], dtype=object)
+    net = _unflatten(fractions, layout)
+    return net, int(M.sum())

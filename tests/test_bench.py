@@ -7,7 +7,7 @@ import numpy as np
 import pandas as pd
 
 from experiments import bench
-from experiments.bench import workloads as WL
+from experiments.bench.workloads import flops_per_restart_step, workload_flops, workloads
 
 
 def test_quick_benchmark_runs_and_writes_its_table(tmp_path):
@@ -33,8 +33,8 @@ def test_quick_benchmark_runs_and_writes_its_table(tmp_path):
 def test_flop_count_by_hand():
     # n=4, width 8, 1 output, 16 examples: layer 1 forward + weight gradient (2 x 2*4*8),
     # layer 2 forward + delta back + weight gradient (3 x 2*8*1), per example
-    assert WL.flops_per_restart_step((4, 8, 1), 16) == 16 * (2 * 64 + 3 * 16)
-    sweep = next(w for w in WL.workloads(quick=True) if w.widths)
+    assert flops_per_restart_step((4, 8, 1), 16) == 16 * (2 * 64 + 3 * 16)
+    sweep = next(w for w in workloads(quick=True) if w.widths)
     assert sweep.architectures == [(5, h, 1) for h in sweep.widths]  # each width at its true size
-    assert WL.workload_flops(sweep) == sum(sweep.restarts * sweep.steps * WL.flops_per_restart_step((5, h, 1), 32)
+    assert workload_flops(sweep) == sum(sweep.restarts * sweep.steps * flops_per_restart_step((5, h, 1), 32)
                                            for h in sweep.widths)

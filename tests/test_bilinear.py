@@ -109,3 +109,11 @@ def test_crossovers():
     assert BL.crossover("hidden_neurons", "strassen_deep") == 256
     # recursion of the naive 2 x 2 algorithm never beats the flat naive net in weights
     assert BL.crossover("weights", "naive_deep") is None
+
+
+def test_tensors_too_large_to_hold_are_refused():
+    with pytest.raises(ValueError, match="too large"):
+        BL.naive(32)
+    with pytest.raises(ValueError, match="too large"):
+        BL.strassen(5)
+    assert BL.strassen(4).rank == 2401 and BL.naive(16).rank == 4096

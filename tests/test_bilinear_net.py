@@ -112,7 +112,8 @@ def test_exact_counts_match_the_closed_forms(k):
         assert counts == BL.formula_counts(form, n), form
         if k <= 2:  # independent count: nonzero entries of the dense nnlab params
             params = net.params()
-            assert sum(int(np.count_nonzero(p["W"])) + int(np.count_nonzero(p["b"])) for p in params) == counts["weights"]
+            nonzero = sum(int(np.count_nonzero(p["W"])) + int(np.count_nonzero(p["b"])) for p in params)
+            assert nonzero == counts["weights"]
             assert sum(p["b"].size for p in params[:-1]) == counts["hidden_neurons"]
 
 

@@ -1,6 +1,11 @@
 """Figures of local_minima: success vs width, best of K restarts, final-loss
 histograms by status, what the stuck runs are, stuck fraction vs steps.
-One panel per (task, n, hidden activation) and swept variant."""
+
+One panel (or line) per (task, n, hidden activation). The rows may hold several
+seeds of one config (``experiments.analyze`` pools seeds and nothing else): curves
+show the mean over seeds with the range over seeds (``seed_band``), histograms and
+scatter plots pool the seeds' runs and say so.
+"""
 
 from __future__ import annotations
 
@@ -9,25 +14,29 @@ import numpy as np
 import pandas as pd
 
 from nnlab import stats
-from experiments.local_minima.summary import level_name, swept_variants
+from experiments.local_minima.summary import STUCK, level_name
+from experiments.plotting import seed_band, seed_count
+from experiments.summary import per_seed
 
 STATUS_COLOURS = {"solved": "#4daf4a", "local_min": "#e41a1c", "saddle_or_plateau": "#ff7f00", "diverged": "0.5"}
 
 
-def _title(rec: dict, variants: list[str]) -> str:
-    title = f"{rec['task']}" + (f" n={rec['n']}" if rec["task"] in ("parity", "random") else "") + f", {rec['hidden']}"
-    return title + "".join(f", {k}={rec[k]}" for k in variants)
+def _title(task: str, n: int, hidden: str) -> str:
+    return task + (f" n={n}" if task in ("parity", "random") else "") + f", {hidden}"
 
 
-def _panels(df: pd.DataFrame, part: str = "restart"):
-    """(title, rows) per panel: one per (task, n, hidden) and swept variant."""
-    rows = df[df.part == part]
-    if part == "restart":
+def _pooled(df: pd.DataFrame) -> str:
+    """', k seeds pooled' when the rows hold several seeds."""
+    return f", {seed_count(df)} seeds pooled" if seed_count(df) > 1 else ""
+
+
+def _panels(df: pd.DataFrame, kind: str = "restart"):
+    """(title, rows) per panel: one per (task, n, hidden), in the order of the rows."""
+    rows = df[(df.part == "restarts") & (df.kind == kind)]
+    if kind == "restart":
         rows = rows.astype({"solved": bool, "solved_mid": bool})
-    variants = swept_variants(df)
-    keys = variants + ["task", "n", "hidden"]
-    for key, g in rows.groupby(keys, sort=False):
-        yield _title(dict(zip(keys, key)), variants), g
+    for (task, n, hidden), g in rows.groupby(["task", "n", "hidden"], sort=False):
+        yield _title(task, n, hidden), g
 
 
 def _tight(fig: plt.Figure) -> None:
@@ -51,24 +60,23 @@ def _panel_axes(n_panels: int, rows_per_panel: int, width: float, height: float,
 
 
 def _success_figure(df: pd.DataFrame) -> plt.Figure:
+    """Fraction of restarts solved vs width, a line per (task, n, hidden): one seed with
+    95% Wilson intervals, several with the mean and range over seeds."""
     fig, ax = plt.subplots(figsize=(6.4, 4.4))
-    many = df.seed.nunique() > 1 if "seed" in df else False
+    several = seed_count(df) > 1
     for i, (title, g) in enumerate(_panels(df)):
-        per_seed = g.groupby(["seed", "width"] if "seed" in g else ["width"]).solved.agg(["sum", "count"]).reset_index()
-        by_width = per_seed.groupby("width")
-        widths = np.array(sorted(per_seed.width.unique()))
-        if many:
-            frac = per_seed.assign(p=per_seed["sum"] / per_seed["count"]).groupby("width").p
-            mean, low, high = frac.mean().values, frac.min().values, frac.max().values
-        else:
-            s, n = by_width["sum"].sum().values, by_width["count"].sum().values
-            mean = s / n
-            low, high = stats.wilson_interval(s, n)
-        ax.errorbar(widths, mean, yerr=[mean - low, high - mean], marker="o", capsize=4, color=f"C{i}", label=title)
+        line = seed_band(ax, g.astype({"solved": float}), "width", "solved", bars=True, marker="o", color=f"C{i}",
+                         label=title)
+        if not several:
+            by_width = g.groupby("width").solved
+            wins, total = by_width.sum(), by_width.count()
+            p, (low, high) = wins / total, stats.wilson_interval(wins.values, total.values)
+            ax.errorbar(p.index, p.values, yerr=[p.values - low, high - p.values], fmt="none",
+                        ecolor=line.get_color(), capsize=4)
+    spread = " (mean, range over seeds)" if several else " (95% Wilson intervals)"
     ax.set(xscale="log", xlabel="hidden width (neurons)", ylabel="success probability p per restart",
-           ylim=(-0.02, 1.02),
-           title="success probability vs width" + (" (mean, range over seeds)" if many else " (95% Wilson intervals)"))
-    ticks = sorted(df[df.part == "restart"].width.unique())
+           ylim=(-0.02, 1.02), title="success probability vs width" + spread)
+    ticks = sorted(int(w) for w in df[(df.part == "restarts") & (df.kind == "restart")].width.unique())
     ax.set_xticks(ticks, [str(t) for t in ticks])
     ax.minorticks_off()
     ax.grid(alpha=0.3)
@@ -78,24 +86,22 @@ def _success_figure(df: pd.DataFrame) -> plt.Figure:
 
 
 def _best_of_k_figure(df: pd.DataFrame) -> plt.Figure:
+    """P(one of K restarts solves), resampled from the runs of each seed, against 1 - (1 - p)^K."""
     panels = list(_panels(df))
     fig, axes = _panel_axes(len(panels), 1, 4.6, 4.0)
     for (ax,), (title, g) in zip(axes, panels):
-        for i, (width, gw) in enumerate(g.groupby("width")):
-            curves, ps = [], []
-            for s, gs in (gw.groupby("seed") if "seed" in gw else [(0, gw)]):
-                ks = np.unique(np.geomspace(1, len(gs), 60).astype(int))
-                rng = np.random.default_rng(int(s))
-                curves.append(stats.best_of_k_resampled(gs.solved.values, ks, 4000, rng))
-                ps.append(gs.solved.mean())
-            n_min = min(len(c) for c in curves)
-            curves = np.array([c[:n_min] for c in curves])
-            ks = ks[:n_min]
-            ax.plot(ks, curves.mean(axis=0), color=f"C{i}", lw=2, label=f"width {width}: resampled")
-            if len(curves) > 1:
-                ax.fill_between(ks, curves.min(axis=0), curves.max(axis=0), color=f"C{i}", alpha=0.2)
-            ax.plot(ks, stats.best_of_k_geometric(np.mean(ps), ks), "--", color="k", lw=0.8, zorder=3,
-                    label="$1-(1-p)^K$, p = success fraction" if i == len(g.width.unique()) - 1 else None)
+        widths = sorted(g.width.unique())
+        for i, width in enumerate(widths):
+            curves = []
+            for seed, runs in per_seed(g[g.width == width]):
+                ks = np.unique(np.geomspace(1, len(runs), 60).astype(int))
+                rng = np.random.default_rng(0 if seed is None else int(seed))
+                curve = pd.DataFrame({"K": ks, "P": stats.best_of_k_resampled(runs.solved.values, ks, 4000, rng)})
+                curves.append(curve if seed is None else curve.assign(seed=seed))
+            seed_band(ax, pd.concat(curves), "K", "P", color=f"C{i}", lw=2, label=f"width {width}: resampled")
+            p = g[g.width == width].solved.mean()
+            ax.plot(ks, stats.best_of_k_geometric(p, ks), "--", color="k", lw=0.8, zorder=3,
+                    label="$1-(1-p)^K$, p = success fraction" if i == len(widths) - 1 else None)
         ax.set(xscale="log", xlabel="restarts K (keep the best)", title=title, ylim=(-0.02, 1.02))
         ax.grid(alpha=0.3)
         ax.legend(fontsize=7, loc="lower right")
@@ -108,7 +114,7 @@ def _best_of_k_figure(df: pd.DataFrame) -> plt.Figure:
 def _histogram_figure(df: pd.DataFrame) -> plt.Figure:
     """Top: all final losses (log scale). Bottom: the unsolved runs only, on a linear scale,
     where they pile up at a few loss values (dotted: the levels of ``constant_output_levels``)."""
-    panels = list(_panels(df))
+    panels, pooled = list(_panels(df)), _pooled(df)
     fig, axes = _panel_axes(len(panels), 2, 4.8, 6.6)
     statuses = list(STATUS_COLOURS)
     for (top, bottom), (title, g) in zip(axes, panels):
@@ -119,9 +125,10 @@ def _histogram_figure(df: pd.DataFrame) -> plt.Figure:
         data[-1] = data[-1].fillna(high)  # diverged runs (NaN loss) at the right edge
         top.hist(data, bins=np.geomspace(low, high, 60), stacked=True, color=list(STATUS_COLOURS.values()),
                  label=[f"{s} ({len(d)})" for s, d in zip(statuses, data)])
-        top.set(xscale="log", yscale="log", xlabel="final training loss", ylabel="restarts (all widths)", title=title)
+        top.set(xscale="log", yscale="log", xlabel="final training loss", ylabel=f"restarts (all widths{pooled})",
+                title=title)
         top.legend(fontsize=7, loc="upper center")
-        stuck = g[g.status.isin(["local_min", "saddle_or_plateau"])]
+        stuck = g[g.status.isin(STUCK)]
         if stuck.empty:
             bottom.text(0.5, 0.5, "no stuck runs", transform=bottom.transAxes, ha="center")
         else:
@@ -136,7 +143,7 @@ def _histogram_figure(df: pd.DataFrame) -> plt.Figure:
                 bottom.axvline(level, color="k", lw=0.7, ls=":")
                 bottom.text(level, 0.97, f" {level_name(level)}\n {count} runs", transform=bottom.get_xaxis_transform(),
                             fontsize=7, va="top")
-        bottom.set(xlabel="final training loss of the unsolved runs", ylabel="restarts (all widths)")
+        bottom.set(xlabel="final training loss of the unsolved runs", ylabel=f"restarts (all widths{pooled})")
     fig.suptitle("final losses by end-point status; the stuck runs collect at the loss levels of outputs "
                  "constant on groups of points (dotted)", fontsize=10)
     _tight(fig)
@@ -149,18 +156,17 @@ def _level_labels(g: pd.DataFrame) -> pd.Series:
     return pd.Series([level_name(v) if ok else "other" for v, ok in zip(g.nearest_level, near)], index=g.index)
 
 
-def _stuck_figure(df: pd.DataFrame) -> plt.Figure:
-    """Gradient norm and late loss decrease against the smallest Hessian eigenvalue, stuck runs only."""
+def _stuck_figure(df: pd.DataFrame, exp) -> plt.Figure:
+    """Gradient norm and late loss decrease against the smallest Hessian eigenvalue, stuck runs only,
+    with the tolerances of ``exp``."""
     from matplotlib.lines import Line2D
 
-    panels = list(_panels(df))
+    panels, pooled = list(_panels(df)), _pooled(df)
     fig, axes = _panel_axes(len(panels), 2, 4.8, 7.0)
-    runs = df[df.part == "restart"]
-    tol = {k: (runs[k].iloc[0] if k in runs else None) for k in ("grad_tol", "hess_tol", "fall_tol")}
     floor = 1e-9
     markers = dict(zip(["1/8", "1/6", "1/4", "other"], "osD^"))
     for (top, bottom), (title, g) in zip(axes, panels):
-        stuck = g[g.status.isin(["local_min", "saddle_or_plateau"])]
+        stuck = g[g.status.isin(STUCK)]
         levels = _level_labels(stuck)
         for (status, level), gs in stuck.groupby([stuck.status, levels]):
             style = dict(s=12, marker=markers.get(level, "v"), color=STATUS_COLOURS[status], alpha=0.55, lw=0)
@@ -170,19 +176,17 @@ def _stuck_figure(df: pd.DataFrame) -> plt.Figure:
             ax.set_xscale("symlog", linthresh=1e-7)
             ax.set_yscale("log")
             ax.axvline(0, color="k", lw=0.6)
-            if tol["hess_tol"] is not None:
-                ax.axvline(-tol["hess_tol"], color="k", lw=0.6, ls=":")
+            ax.axvline(-exp.hess_tol, color="k", lw=0.6, ls=":")
             ax.grid(alpha=0.3)
-        if tol["grad_tol"] is not None:
-            top.axhline(tol["grad_tol"], color="k", lw=0.6, ls="--")
-        if tol["fall_tol"] is not None:
-            bottom.axhline(tol["fall_tol"], color="k", lw=0.6, ls="--")
-        top.set(title=f"{title}: {len(stuck)} stuck of {len(g)}", ylabel="gradient norm at the end")
+        top.axhline(exp.grad_tol, color="k", lw=0.6, ls="--")
+        bottom.axhline(exp.fall_tol, color="k", lw=0.6, ls="--")
+        top.set(title=f"{title}: {len(stuck)} stuck of {len(g)}{pooled}", ylabel="gradient norm at the end")
         bottom.set(xlabel="smallest Hessian eigenvalue", ylabel=f"relative loss decrease, 2nd half (floor {floor:g})")
-        handles = [Line2D([], [], marker="o", lw=0, color=STATUS_COLOURS[s], label=f"{s} ({int((stuck.status == s).sum())})")
-                   for s in ("local_min", "saddle_or_plateau")]
-        handles += [Line2D([], [], marker=markers.get(l, "v"), lw=0, color="0.3", label=f"loss ~ {l} ({int((levels == l).sum())})"
-                           if l != "other" else f"other loss ({int((levels == l).sum())})") for l in sorted(set(levels))]
+        handles = [Line2D([], [], marker="o", lw=0, color=STATUS_COLOURS[s],
+                          label=f"{s} ({int((stuck.status == s).sum())})") for s in STUCK]
+        handles += [Line2D([], [], marker=markers.get(l, "v"), lw=0, color="0.3",
+                           label=(f"loss ~ {l}" if l != "other" else "other loss") + f" ({int((levels == l).sum())})")
+                    for l in sorted(set(levels))]
         top.legend(handles=handles, fontsize=7, loc="best")
         if stuck.empty:
             top.text(0.5, 0.5, "no stuck runs", transform=top.transAxes, ha="center")
@@ -192,14 +196,13 @@ def _stuck_figure(df: pd.DataFrame) -> plt.Figure:
 
 
 def _convergence_figure(df: pd.DataFrame) -> plt.Figure:
+    """Fraction of restarts not solved after each stretch of training, a line per width."""
     panels = list(_panels(df, "checkpoint"))
     fig, axes = _panel_axes(len(panels), 1, 4.6, 3.8)
     for (ax,), (title, g) in zip(axes, panels):
+        g = g.assign(stuck=(1 - g.solved_count / g.restarts_run).astype(float))
         for i, (width, gw) in enumerate(g.groupby("width")):
-            frac = (1 - gw.solved_count / gw.restarts_run).groupby(gw.step)
-            ax.plot(frac.mean().index, frac.mean().values, marker=".", color=f"C{i}", label=f"width {width}")
-            if "seed" in gw and gw.seed.nunique() > 1:
-                ax.fill_between(frac.min().index, frac.min().values, frac.max().values, color=f"C{i}", alpha=0.2)
+            seed_band(ax, gw, "step", "stuck", marker=".", color=f"C{i}", label=f"width {width}")
         ax.set(xlabel="SGD step", ylabel="fraction of restarts not solved", title=title, ylim=(-0.02, 1.02))
         ax.grid(alpha=0.3)
         ax.legend(fontsize=7, loc="upper right")
@@ -208,11 +211,14 @@ def _convergence_figure(df: pd.DataFrame) -> plt.Figure:
     return fig
 
 
-def figures(df: pd.DataFrame) -> dict[str, plt.Figure]:
+def figures(df: pd.DataFrame, exp) -> dict[str, plt.Figure]:
+    """The figures of the restarts part (none for a run of the brute-force grid alone)."""
+    if not ((df.part == "restarts") & (df.kind == "restart")).any():
+        return {}
     return {
         "success": _success_figure(df),
         "best_of_k": _best_of_k_figure(df),
         "loss_histogram": _histogram_figure(df),
-        "stuck_points": _stuck_figure(df),
+        "stuck_points": _stuck_figure(df, exp),
         "convergence": _convergence_figure(df),
     }

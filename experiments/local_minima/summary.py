@@ -1,5 +1,10 @@
-"""The summary table of local_minima: success probability with its Wilson interval,
-what the stuck runs are, restarts and steps to success, brute force's cost."""
+"""The summary of local_minima: success probability per activation and width, what the
+stuck runs are, what restarts cost against brute force, and the grid search.
+
+``summarize(df, exp)`` works on one run's rows (``compute``'s output). The tidy table
+has one row per quantity and (task, n, hidden, width), plus ``level`` for the counts of
+stuck runs at each plateau loss.
+"""
 
 from __future__ import annotations
 
@@ -8,95 +13,141 @@ from fractions import Fraction
 import numpy as np
 import pandas as pd
 
-from nnlab import bruteforce, stats
-from experiments.results import sweep_columns
+from nnlab import stats
+from experiments.summary import Summary, tidy
 
+KEYS = ["task", "n", "hidden", "width"]
+STUCK = ("local_min", "saddle_or_plateau")  # the stuck runs whose end point is finite
 
-def nearest_level(losses: np.ndarray, levels: np.ndarray) -> np.ndarray:
-    """The plateau level each loss is near (within min(0.01, a quarter of the smallest gap
-    between levels)), NaN where none is."""
-    if len(levels) == 0:
-        return np.full(len(losses), np.nan)
-    tol = min(0.01, np.min(np.diff(levels)) / 4) if len(levels) > 1 else 0.01
-    gap = np.abs(losses[:, None] - levels[None, :])
-    near = levels[np.argmin(np.where(np.isnan(gap), np.inf, gap), axis=1)]
-    return np.where(np.abs(losses - near) <= tol, near, np.nan)
-
-
-def swept_variants(df: pd.DataFrame) -> list[str]:
-    """Config columns swept across the runs in ``df`` (besides seed), that split the analysis."""
-    if "run_dir" not in df:
-        return []
-    # the brute-force grid does not touch the restarts
-    return [c for c in sweep_columns(df) if c not in ("seed", "hidden", "widths", "task", "n", "grid_q", "grid_range")]
+QUANTITIES = {  # short name -> the quantity's words in summary.csv
+    "restarts": "restarts",
+    "solved": "restarts solved",
+    "p": "success probability p per restart (fraction solved)",
+    "p_low95": "p, 95% Wilson interval, low end",
+    "p_high95": "p, 95% Wilson interval, high end",
+    "stuck_mid": "fraction not solved at mid-training",
+    "stuck": "restarts stuck (end-point status other than solved)",
+    "local_min": "restarts ending at a local_min",
+    "saddle_or_plateau": "restarts ending at a saddle_or_plateau",
+    "diverged": "restarts diverged",
+    "no_level": "local_min or saddle_or_plateau runs at no plateau loss level",
+    "negative_curvature": "local_min or saddle_or_plateau runs with a clearly negative Hessian eigenvalue",
+    "loss_falling": "local_min or saddle_or_plateau runs whose loss still fell over the second half",
+    "grad_norm_median": "local_min or saddle_or_plateau runs: median gradient norm",
+    "min_eig_median": "local_min or saddle_or_plateau runs: median smallest Hessian eigenvalue",
+    "weight_growth_median": "local_min or saddle_or_plateau runs: median weight-norm growth over the second half",
+    "steps_to_success": "expected SGD steps to the first solved restart, each restart running all steps",
+    "steps_to_success_early_stop": "expected SGD steps to the first solved restart, a restart stopping when solved",
+    "restarts_for_99pct": "restarts for a 99% chance that one solves, 1 - (1 - p)^K >= 0.99",
+    "weights": "weights of the network (edges, bias edges included)",
+    "bruteforce_log2_rounds": "log2 of the rounds of brute force over 64-bit weights (64 x weights)",
+}
+AT_LEVEL = "local_min or saddle_or_plateau runs at this plateau loss level"
 
 
 def level_name(value: float) -> str:
+    """A plateau level as a fraction ('1/8') where it is one, else 4 digits."""
     frac = Fraction(value).limit_denominator(64)
     return str(frac) if abs(float(frac) - value) < 1e-9 else f"{value:.4g}"
 
 
-def _stuck_levels(group: pd.DataFrame, top: int = 3) -> str:
-    """The loss values where the unsolved, finite runs collect, most common first."""
-    stuck = group[group.status.isin(["local_min", "saddle_or_plateau"])]
-    if stuck.empty:
-        return ""
-    labels = [f"~{level_name(level)}" if abs(loss - level) < 0.01 else f"{loss:.3g}"  # NaN level: not near
-              for loss, level in zip(stuck.final_loss, stuck.nearest_level)]
-    counts = pd.Series(labels).value_counts()
-    return ", ".join(f"{k} x{v}" for k, v in counts.head(top).items())
+def restart_quantities(g: pd.DataFrame, exp) -> tuple[dict, dict]:
+    """The quantities of one (task, n, hidden, width)'s restart rows, by short name
+    (``QUANTITIES``), and the count of stuck finite runs at each plateau level."""
+    solved = g.solved.astype(bool)
+    total, wins = len(g), int(solved.sum())
+    p = wins / total
+    low, high = stats.wilson_interval(wins, total)
+    stuck = g[g.status.isin(STUCK)]
+    negative = stuck.min_hessian_eig < -exp.hess_tol * np.maximum(1, stuck.max_hessian_eig.abs())
+    mean_solve = g.first_solved_step[solved].mean() if wins else np.nan
+    weights = int(g.weights.iloc[0])
+    q = {
+        "restarts": total, "solved": wins, "p": p, "p_low95": float(low), "p_high95": float(high),
+        "stuck_mid": 1 - g.solved_mid.astype(bool).mean(), "stuck": int((g.status != "solved").sum()),
+        **{s: int((g.status == s).sum()) for s in ("local_min", "saddle_or_plateau", "diverged")},
+        "no_level": int(stuck.nearest_level.isna().sum()),
+        "negative_curvature": int(negative.sum()),
+        "loss_falling": int((stuck.loss_drop > exp.fall_tol).sum()),
+        "grad_norm_median": stuck.grad_norm.median(),
+        "min_eig_median": stuck.min_hessian_eig.median(),
+        "weight_growth_median": (stuck.weight_norm / stuck.weight_norm_mid - 1).median(),
+        "steps_to_success": stats.expected_steps_to_success(p, exp.steps),
+        "steps_to_success_early_stop": stats.expected_steps_to_success(p, exp.steps, mean_solve),
+        "restarts_for_99pct": stats.restarts_for_confidence(p, 0.99),
+        "weights": weights, "bruteforce_log2_rounds": 64 * weights,
+    }
+    return q, stuck.nearest_level.dropna().value_counts().sort_index().to_dict()
 
 
-def scientific(value: int) -> str:
-    """An exact integer too large for a float, as 'd.ddde+N'."""
-    digits = str(value)
-    return f"{digits[0]}.{digits[1:4]}e+{len(digits) - 1}"
+def _restarts(runs: pd.DataFrame, exp, rows: list) -> dict[str, pd.DataFrame]:
+    """The tidy rows of the restarts part (added to ``rows``), and its headline tables."""
+    per_net = []
+    for key, g in runs.groupby(KEYS, sort=False):  # in the run's order: hidden as in exp.hidden
+        keys = dict(zip(KEYS, key))
+        q, levels = restart_quantities(g, exp)
+        rows += [dict(part="restarts", quantity=QUANTITIES[k], **keys, value=v) for k, v in q.items()]
+        rows += [dict(part="restarts", quantity=AT_LEVEL, **keys, level=lv, value=c) for lv, c in levels.items()]
+        per_net.append({**keys, **q, **{f"at {level_name(lv)}": c for lv, c in levels.items()}})
+    return _restart_headlines(pd.DataFrame(per_net), exp)
 
 
-def _fraction(flags: pd.Series) -> float:
-    return float(flags.mean()) if len(flags) else np.nan
+def _restart_headlines(table: pd.DataFrame, exp) -> dict[str, pd.DataFrame]:
+    """table: one row per (task, n, hidden, width), the quantities by short name and
+    ``at <level>`` counts. -> p by activation x width, the stuck runs, the cost."""
+    in_order = pd.MultiIndex.from_frame(table[["task", "n", "hidden"]].drop_duplicates())
+    success = table.pivot(index=["task", "n", "hidden"], columns="width", values="p").reindex(in_order).round(3)
+    success.columns = [f"w = {w}" for w in success.columns]
+    headline = {f"restarts: success probability p per restart (fraction of {exp.restarts} restarts solved), "
+                "by hidden activation and width": success.reset_index()}
+    at = sorted((c for c in table if c.startswith("at ")), key=lambda c: float(Fraction(c[3:])))
+    stuck = table[table.stuck > 0][KEYS + ["restarts", "stuck", "local_min", "saddle_or_plateau", "diverged"]
+                                  + at + ["no_level", "negative_curvature", "loss_falling"]]
+    if len(stuck):
+        headline["restarts: the stuck runs: end-point status; of the local_min and saddle_or_plateau runs, how "
+                 "many sit at each plateau loss (outputs constant on groups of points), have a clearly negative "
+                 "Hessian eigenvalue, or still lose loss"] = stuck.fillna({c: 0 for c in at}).astype(
+            {c: int for c in at}).rename(columns={"no_level": "at no level", "negative_curvature": "negative curvature",
+                                                  "loss_falling": "loss falling"})
+    cost = table[KEYS + ["p", "restarts_for_99pct", "steps_to_success", "steps_to_success_early_stop", "weights",
+                         "bruteforce_log2_rounds"]]
+    whole = lambda v: int(round(v)) if np.isfinite(v) else v  # whole steps (inf: no restart solved)
+    steps = {c: cost[c].map(whole).astype(object) for c in ("steps_to_success", "steps_to_success_early_stop")}
+    headline["restarts: what they cost: restarts for 99% success, expected SGD steps to the first success "
+             "(without, with early stopping), against brute force over 64-bit weights (log2 of its rounds)"] = \
+        cost.round({"p": 3}).assign(**steps).rename(columns={
+            "restarts_for_99pct": "restarts for 99%", "steps_to_success": "steps",
+            "steps_to_success_early_stop": "steps, early stop", "bruteforce_log2_rounds": "brute force: log2 rounds"})
+    return headline
 
 
-def summarize(df: pd.DataFrame) -> pd.DataFrame:
-    runs = df[df.part == "restart"].astype({"solved": bool, "solved_mid": bool})
-    brute = df[df.part == "bruteforce"]
-    keys = ["seed"] * ("seed" in df and df.seed.nunique() > 1) + swept_variants(df) + ["task", "n", "hidden", "width"]
-    out = []
-    for key, g in runs.groupby(keys, sort=True):
-        rec = dict(zip(keys, key))
-        total, solved = len(g), int(g.solved.sum())
-        p = solved / total
-        lo, hi = stats.wilson_interval(solved, total)
-        steps = int(g.steps.iloc[0])
-        tol = {k: float(g[k].iloc[0]) for k in ("hess_tol", "fall_tol")}
-        stuck = g[g.status.isin(["local_min", "saddle_or_plateau"])]
-        mean_solve = g.first_solved_step[g.solved].mean() if solved else np.nan
-        rec.update({
-            "restarts": total, "solved": solved, "p": p, "p_low95": float(lo), "p_high95": float(hi),
-            "stuck_mid": 1 - g.solved_mid.mean(), "stuck": 1 - p,
-            "local_min": (g.status == "local_min").mean(),
-            "saddle_or_plateau": (g.status == "saddle_or_plateau").mean(),
-            "diverged": (g.status == "diverged").mean(),
-            "stuck_levels": _stuck_levels(g),
-            "stuck_negative_curvature": _fraction(stuck.min_hessian_eig < -tol["hess_tol"] * np.maximum(1, stuck.max_hessian_eig.abs())),
-            "stuck_loss_falling": _fraction(stuck.loss_drop > tol["fall_tol"]),
-            "stuck_grad_norm_median": stuck.grad_norm.median(),
-            "stuck_min_eig_median": stuck.min_hessian_eig.median(),
-            "stuck_weight_growth_median": (stuck.weight_norm / stuck.weight_norm_mid - 1).median(),
-            "steps_to_success": stats.expected_steps_to_success(p, steps),
-            "steps_to_success_early_stop": stats.expected_steps_to_success(p, steps, mean_solve),
-            "restarts_for_99pct": stats.restarts_for_confidence(p, 0.99),
-            "weights": int(g.weights.iloc[0]),
-            "bruteforce_64bit_rounds": scientific(bruteforce.article_rounds(int(g.weights.iloc[0]))),
-        })
-        b = brute[(brute.hidden == rec["hidden"]) & (brute.width == rec["width"]) & (brute.task == rec["task"])]
-        if "seed" in rec:
-            b = b[b.seed == rec["seed"]]
-        if len(b):
-            rec.update({"grid_networks": b.grid_networks.iloc[0], "grid_best_loss": b.grid_best_loss.iloc[0],
-                        "grid_solved_fraction": b.grid_solved.iloc[0] / b.grid_networks.iloc[0]})
-        out.append(rec)
-    return pd.DataFrame(out)
+def _bruteforce(grid: pd.DataFrame, exp, rows: list) -> pd.DataFrame:
+    """The tidy rows of the brute-force grid, and its headline table."""
+    table = grid[["task", "n", "hidden", "width", "weights", "grid_networks", "grid_best_loss", "grid_solved"]].copy()
+    table["grid_solved_fraction"] = table.grid_solved / table.grid_networks
+    for r in table.itertuples():
+        keys = dict(task=r.task, n=r.n, hidden=r.hidden, width=r.width)
+        values = {"grid values per weight q": exp.grid_q, "grid half-range": exp.grid_range,
+                  "networks on the grid (q^weights)": r.grid_networks,
+                  "best training loss on the grid": r.grid_best_loss,
+                  "grid networks solving (every output within 0.5)": r.grid_solved,
+                  "fraction of grid networks solving": r.grid_solved_fraction}
+        rows += [dict(part="bruteforce", quantity=k, **keys, value=v) for k, v in values.items()]
+    return table.drop(columns=["task", "n", "width"]).rename(columns={
+        "grid_networks": "networks", "grid_best_loss": "best loss", "grid_solved": "solving",
+        "grid_solved_fraction": "solving fraction"})
 
 
-# ---------------------------------------------------------------- figures
+def summarize(df: pd.DataFrame, exp) -> Summary:
+    """Headlines: p by activation x width, the stuck runs, the cost of restarts, the grid
+    search; the tidy table holds every quantity (``QUANTITIES``)."""
+    rows, headline = [], {}
+    runs = df[(df.part == "restarts") & (df.kind == "restart")]
+    if len(runs):
+        headline |= _restarts(runs, exp, rows)
+    grid = df[(df.part == "bruteforce") & (df.kind == "grid")]
+    if len(grid):
+        title = (f"bruteforce: every 2-2-1 XOR network with its weights on {exp.grid_q} values in "
+                 f"[-{exp.grid_range:g}, {exp.grid_range:g}], on all 4 points")
+        headline[title] = _bruteforce(grid, exp, rows)
+    return Summary(headline, tidy(rows, keys=KEYS + ["level"]))

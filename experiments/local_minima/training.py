@@ -1,13 +1,16 @@
-"""Tasks, initial weights and training in stretches for local_minima.
+"""Tasks, networks and training in stretches for local_minima.
 
-All widths of one activation train in one compiled program: widths are padded
-to the widest and masked, and each restart draws weights for its own width, so
-a padded restart trains exactly like the unpadded network from the same weights.
+The networks of a run are one ``nnlab`` population: every width (architecture
+[n_in, w, 1]) with ``exp.restarts`` restarts, architecture-major, padded to the
+widest and masked by ``nnlab.train``. Restart i of width w starts from the key
+rule's weights (docs/design.md): ``init_mlp(fold_in(fold_in(key(seed), i), 0),
+[n_in, w, 1])``, the same whatever other widths train beside it and for every
+hidden activation. The article task is the one architecture of
+``nnlab.graph.to_mlp(article_network())``, its missing edges masked.
 """
 
 from __future__ import annotations
 
-from functools import partial
 from typing import NamedTuple
 
 import jax
@@ -15,75 +18,73 @@ import jax.numpy as jnp
 import numpy as np
 
 import nnlab
+from nnlab import boolean as B
+from nnlab import graph as G
+from nnlab import targets
+from nnlab.mlp import Params
+from nnlab.population import Population, init_population, padding_mask
+from experiments.schema import as_list
 
 OUTPUT = "sigmoid"
 ARTICLE_POINTS = 16
-
-
-def bits(n: int) -> np.ndarray:
-    """All 2^n inputs, row i holding bits x_j = (i >> j) & 1. -> (2^n, n) float32."""
-    i = np.arange(2**n)
-    return ((i[:, None] >> np.arange(n)[None, :]) & 1).astype(np.float32)
+ARTICLE_WIDTH = 2  # the article's hidden layers hold 2 neurons each
 
 
 def task_data(task: str, n: int, seed: int) -> tuple[np.ndarray, np.ndarray, str]:
-    """Training set (x (N, n_in), y (N, 1), float32) and a name for the target function."""
-    if task in ("xor", "parity"):
-        x = bits(2 if task == "xor" else n)
-        y = (x.sum(axis=1, keepdims=True) % 2).astype(np.float32)
-        return x, y, "parity"
-    if task == "random":
-        x = bits(n)
-        truth = np.random.default_rng([seed, n]).integers(0, 2, 2**n)
-        return x, truth[:, None].astype(np.float32), hex(int(sum(int(b) << i for i, b in enumerate(truth))))
-    x = np.linspace(-1, 1, ARTICLE_POINTS, dtype=np.float32)[:, None]
-    return x, (0.1 + 0.8 * np.exp(-8 * x**2)).astype(np.float32), "bump"
+    """Training set (x (N, n_in), y (N, 1), float32) and a name for the target function.
 
-
-def padded_mask(n_in: int, width: int, padded_width: int) -> list[dict]:
-    """0/1 mask of a [n_in, width, 1] net stored as [n_in, padded_width, 1]."""
-    unit = (np.arange(padded_width) < width).astype(np.float32)
-    return [{"W": np.tile(unit, (n_in, 1)), "b": unit}, {"W": unit[:, None], "b": np.ones(1, np.float32)}]
-
-
-def initial_params(seed: int, sizes, width_of, restart_of, scales, mask, init: str):
-    """Initial weights of R networks of layer sizes ``sizes``, masked; leading axis R.
-
-    Network k (width ``width_of[k]``, restart ``restart_of[k]``) draws all its weights
-    at once from the key fold_in(fold_in(fold_in(key(seed), 0), width), restart):
-    uniform(-s, s) or N(0, s^2) as ``init_mlp`` draws them, with s = scales[k, layer].
-    One draw per network, in one compiled program for all widths (``init_mlp``'s
-    per-layer key splits take seconds to compile on a CPU). mask: shared or (R, ...).
+    xor: parity of 2 bits; parity: of n bits; random: a function of n bits drawn from
+    (seed, n); article: the bump ``nnlab.targets.curve("bump")`` at 16 points of [-1, 1].
     """
-    per_restart = mask[0]["W"].ndim == 3
-    return _draw(jax.random.key(seed), jnp.asarray(width_of), jnp.asarray(restart_of),
-                 jnp.asarray(scales, jnp.float32), mask, tuple(int(s) for s in sizes), init, per_restart)
+    if task == "article":
+        x = targets.grid(ARTICLE_POINTS)
+        return x, targets.curve("bump", x), "bump"
+    bits = 2 if task == "xor" else n
+    if task == "random":
+        f = B.from_bits(np.random.default_rng([seed, n]).integers(0, 2, 2**n))
+        name = B.to_hex(f, n)
+    else:
+        f, name = B.parity(bits), "parity"
+    return B.inputs(bits).astype(np.float32), B.bits(f, bits)[:, None].astype(np.float32), name
 
 
-@partial(jax.jit, static_argnames=("sizes", "init", "per_restart"))
-def _draw(key, width_of, restart_of, scales, mask, sizes, init, per_restart):
-    blocks = [(a + 1) * b for a, b in zip(sizes[:-1], sizes[1:])]
+class Networks(NamedTuple):
+    """The architectures of a task, each trained ``restarts`` times (architecture-major)."""
 
-    def one(w, i, s, m):
-        k = jax.random.fold_in(jax.random.fold_in(jax.random.fold_in(key, 0), w), i)
-        if init == "uniform":
-            u = jax.random.uniform(k, (sum(blocks),), jnp.float32, -1.0, 1.0)
-        else:
-            u = jax.random.normal(k, (sum(blocks),), jnp.float32)
-        params, start = [], 0
-        for layer, (a, b) in enumerate(zip(sizes[:-1], sizes[1:])):
-            block = s[layer] * u[start:start + blocks[layer]].reshape(a + 1, b)  # last row: bias weights
-            params.append({"W": block[:-1], "b": block[-1]})
-            start += blocks[layer]
-        return nnlab.apply_mask(params, m)
+    sizes: list[list[int]]  # A architectures of equal depth, as ``nnlab.train`` takes them
+    widths: list[int]  # (A,) the hidden width each is listed under
+    mask: Params | None  # the edges the task keeps (the article's), shared; None: fully connected
+    weights: list[int]  # (A,) edges of each architecture, bias edges included
+    restarts: int
 
-    return jax.vmap(one, in_axes=(0, 0, 0, 0 if per_restart else None))(width_of, restart_of, scales, mask)
+    @property
+    def population(self) -> Population:
+        return Population.of(self.sizes, self.restarts)
+
+    def initial_params(self, key: jax.Array, init: str, scale: float | None) -> Params:
+        """The key rule's initial weights of every network, padded, masked; leading axis M."""
+        params = init_population(key, self.population, init, scale, jnp.float32)
+        if self.mask is None:
+            return params
+        return jax.tree.map(lambda p, m: p * jnp.asarray(m, p.dtype)[None], params, self.mask)
+
+    def edges(self) -> Params | None:
+        """0/1 mask of the real edges (shared or leading axis M), None where all are:
+        what ``nnlab.landscape.curvature`` leaves out of the spectrum."""
+        if self.mask is not None:  # one architecture: nothing padded
+            return self.mask
+        pop = self.population
+        return padding_mask(pop) if pop.padding else None
 
 
-def init_scales(scale, fan_ins) -> np.ndarray:
-    """(R, layers) init scale per network and layer: ``scale``, or 1/sqrt(true fan-in)."""
-    fan_ins = np.asarray(fan_ins, float)
-    return (1 / np.sqrt(fan_ins) if scale is None else np.full(fan_ins.shape, float(scale))).astype(np.float32)
+def networks(exp, n_in: int) -> Networks:
+    """Every width of ``exp.widths`` as [n_in, w, 1]; the article's network for task article."""
+    if exp.task == "article":
+        form = G.to_mlp(G.article_network(output=OUTPUT))
+        return Networks([form.sizes], [ARTICLE_WIDTH], form.mask, [nnlab.count_weights(form.params, form.mask)],
+                        int(exp.restarts))
+    sizes = [[n_in, w, 1] for w in sorted({int(w) for w in as_list(exp.widths)})]
+    return Networks(sizes, [s[1] for s in sizes], None, [nnlab.count_weights(s) for s in sizes], int(exp.restarts))
 
 
 def continued_schedule(schedule: str, lr: float, t0: float, start: int) -> tuple[float, float]:
@@ -97,63 +98,61 @@ def continued_schedule(schedule: str, lr: float, t0: float, start: int) -> tuple
     raise ValueError(f"schedule {schedule!r} cannot be continued")
 
 
-def _outputs(params, x, hidden, mask):
-    return nnlab.forward(params, x, hidden, OUTPUT, mask)
-
-
-_outputs_many = jax.jit(jax.vmap(_outputs, in_axes=(0, None, None, 0)), static_argnames="hidden")
-_outputs_shared = jax.jit(jax.vmap(_outputs, in_axes=(0, None, None, None)), static_argnames="hidden")
-
-
-def accuracy(params, x, y, hidden, mask, per_restart: bool) -> np.ndarray:
-    """(R,) fraction of training points whose output is within 0.5 of its target."""
-    out = (_outputs_many if per_restart else _outputs_shared)(params, x, hidden, mask)
+def accuracy(params: Params, x, y, hidden: str) -> np.ndarray:
+    """(M,) fraction of training points whose output is within 0.5 of its target.
+    params: leading axis M, padded and masked edges exactly 0 (as ``nnlab.train`` returns them)."""
+    out = _outputs(params, jnp.asarray(x, jax.tree.leaves(params)[0].dtype), hidden)
     return np.mean(np.abs(np.asarray(out) - y[None]) < 0.5, axis=(1, 2))
 
 
-class Stretches(NamedTuple):
-    params: list  # final weights, leading axis R
-    losses: np.ndarray  # (C + 1, R) training loss at steps 0, L, 2L, ..., C L
-    accuracy: np.ndarray  # (C + 1, R) fraction of points within 0.5 of the target, same steps
-    weight_norm: np.ndarray  # (C + 1, R) ||w||_2, same steps
-    diverged: np.ndarray  # (R,) nnlab.train's flag in any stretch: loss or weights NaN/inf, or weights blown up
-
-
 @jax.jit
-def _weight_norms(params):
+def _weight_norms(params: Params) -> jax.Array:
+    """(M,) ||w||_2 of each network (padded and masked edges are 0)."""
     return jnp.sqrt(sum(jnp.sum(a.reshape(a.shape[0], -1) ** 2, axis=1) for a in jax.tree.leaves(params)))
 
 
-def train_in_stretches(exp, seed, x, y, sizes, hidden, init, mask, ids, per_restart, on_stretch=None) -> Stretches:
-    """Train from ``init`` (masked weights, leading axis R) for exp.steps steps in
-    exp.checkpoints equal stretches of L steps, recording every restart after each.
+_outputs = jax.jit(jax.vmap(lambda p, x, hidden: nnlab.forward(p, x, hidden, OUTPUT), in_axes=(0, None, None)),
+                   static_argnames="hidden")
 
-    The schedule continues exactly across stretches (``continued_schedule``);
-    minibatch orders are drawn afresh per stretch (key fold_in(fold_in(key(seed), 1), stretch)).
+
+class Stretches(NamedTuple):
+    """M networks trained in C stretches of L steps."""
+
+    params: Params  # final weights, leading axis M
+    losses: np.ndarray  # (C + 1, M) training loss at steps 0, L, 2L, ..., C L
+    accuracy: np.ndarray  # (C + 1, M) fraction of points within 0.5 of the target, same steps
+    weight_norm: np.ndarray  # (C + 1, M) ||w||_2, same steps
+    diverged: np.ndarray  # (M,) nnlab.train's flag in any stretch: loss or weights NaN/inf, or weights blown up
+
+
+def train_in_stretches(exp, key, x, y, sizes, restarts: int, hidden: str, init: Params,
+                       mask: Params | None = None, on_stretch=None) -> Stretches:
+    """Train the population ``sizes`` x ``restarts`` (as ``nnlab.train`` takes them) from
+    ``init`` (leading axis M) for exp.steps steps in exp.checkpoints equal stretches of L
+    steps, recording every network after each.
+
+    The schedule continues exactly across stretches (``continued_schedule``). The weights
+    come from ``init``; the key only sets minibatch orders, fresh in every stretch:
+    stretch c trains with ``fold_in(key, c)``. mask: the task's edges, shared.
     """
     C, L = exp.checkpoints, exp.steps // exp.checkpoints
-    root = jax.random.fold_in(jax.random.key(seed), 1)
     params = init
-    losses, accs, norms = [], [accuracy(init, x, y, hidden, mask, per_restart)], [np.asarray(_weight_norms(init))]
-    diverged = np.zeros(len(ids), bool)
+    losses, accs, norms = [], [accuracy(init, x, y, hidden)], [np.asarray(_weight_norms(init))]
+    diverged = np.zeros(len(accs[0]), bool)
     for c in range(C):
         lr, t0 = continued_schedule(exp.schedule, float(exp.lr), float(exp.t0), c * L)
         result = nnlab.train(
-            jax.random.fold_in(root, c), x, y, sizes=sizes, restarts=len(ids), steps=L,
+            jax.random.fold_in(key, c), x, y, sizes=sizes, restarts=restarts, steps=L,
             lr=np.asarray(lr, x.dtype), schedule=exp.schedule, hidden=hidden, output=OUTPUT, loss=exp.loss,
-            batch_size=exp.batch_size, t0=np.asarray(t0, x.dtype), records=1, mask=mask, restart_ids=ids,
-            init_params=params,
+            batch_size=exp.batch_size, t0=np.asarray(t0, x.dtype), records=1, mask=mask, init_params=params,
         )
         if c == 0:
             losses.append(np.asarray(result.history[:, 0]))
         params = result.params
         diverged |= np.asarray(result.diverged)
         losses.append(np.asarray(result.loss))
-        accs.append(accuracy(params, x, y, hidden, mask, per_restart))
+        accs.append(accuracy(params, x, y, hidden))
         norms.append(np.asarray(_weight_norms(params)))
         if on_stretch is not None:
             on_stretch()
     return Stretches(params, np.stack(losses), np.stack(accs), np.stack(norms), diverged)
-
-
-# ---------------------------------------------------------------- compute

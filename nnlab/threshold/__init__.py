@@ -9,6 +9,13 @@ A threshold function of n bits is h(x) = [w.x + b >= 0]; truth tables follow
   witness network each (``min_widths``, ``verify``);
 * ``width2``: width 0, 1, 2 or >= 3 of every NPN class of n <= 5 bits
   (``width_at_most_two``), from the characterization proven there;
+* ``errors``: error sets, the chain lemma, and why hidden units may be taken with least
+  error sets (``least_errors``), which makes the searches below exhaustive;
+* ``width3``, ``width4``: width exactly 3, resp. 4, decided per class (``width_three``,
+  ``width_four``), with witnesses;
+* ``bounds``: upper bounds from label changes along a direction, lower bounds from
+  bichromatic edges and hypercube slicing numbers;
+* ``widths``: every stage in turn, the least width of every class (``class_widths``);
 * ``networks``: threshold networks given by hidden truth tables, as nnlab params;
 * ``counting``: counting lower bounds on the width that every function needs.
 
@@ -25,6 +32,12 @@ from .functions import (A000609, A001530, MAX_TABLE_N, MAX_WEIGHT, Thresholds, t
                         threshold_functions, threshold_index)
 from .networks import network_functions, network_params
 from .width2 import Width2, and_candidates, width2_by_pairs, width_at_most_two, width_counts, witnesses_hold
+from .errors import flip_masks, least_errors, maximal_inside
+from .width3 import KINDS3, OUTPUTS3, Width3, evaluate3, search3, width_three
+from .width4 import NONDECOMPOSABLE4, OUTPUTS4, Width4, budget_search, search4, width_four
+from .bounds import (SLICING_CITED, SLICING_VERIFIED, direction_bounds, direction_witness, direction_witnesses,
+                     directions, edge_counts, edge_lower_bound, edge_sets, slicing_number)
+from .widths import HOW, ClassWidths, class_widths, width_table, witness_functions
 
 __all__ = [
     "apply_generator", "generators", "npn_labels",
@@ -34,4 +47,10 @@ __all__ = [
     "threshold_functions", "threshold_index",
     "network_functions", "network_params",
     "Width2", "and_candidates", "width2_by_pairs", "width_at_most_two", "width_counts", "witnesses_hold",
+    "flip_masks", "least_errors", "maximal_inside",
+    "KINDS3", "OUTPUTS3", "Width3", "evaluate3", "search3", "width_three",
+    "NONDECOMPOSABLE4", "OUTPUTS4", "Width4", "budget_search", "search4", "width_four",
+    "SLICING_CITED", "SLICING_VERIFIED", "direction_bounds", "direction_witness", "direction_witnesses",
+    "directions", "edge_counts", "edge_lower_bound", "edge_sets", "slicing_number",
+    "HOW", "ClassWidths", "class_widths", "width_table", "witness_functions",
 ]
