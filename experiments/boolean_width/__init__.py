@@ -7,8 +7,8 @@ Parts (``exp.part``, one or a list; every row has a ``part`` column):
                 units (``nnlab.threshold.min_widths``), each with a witness network
                 run on all inputs (kind function: n, function, min_width, proven, verified,
                 npn_class); for n = 5, per NPN class (kind class: npn_class, functions,
-                width_lower, width_upper, the witness of width <= 2), splittable into
-                shards (exp.shard of exp.shards).
+                min_width, width_lower, width_upper, the witness network), splittable
+                into shards (exp.shard of exp.shards).
   learned       sigmoid nets trained by ``nnlab.train`` (squared loss, full batch) at
                 every width; solved = 100% accuracy at output threshold 1/2. Rows: n,
                 family, function, width, restart, final_loss, accuracy, solved, diverged,
@@ -90,7 +90,10 @@ def compute(exp, seed: int, progress: bool) -> pd.DataFrame:
         "learned" in chosen)
     frames = []
     for part, n in tqdm(units, desc="boolean_width", disable=not progress):
-        frames.append(learned.rows(exp, seed) if part == "learned" else RUNS[part](exp, n, seed))
+        if part == "learned":
+            frames.append(learned.rows(exp, seed))
+        else:
+            frames.append(parts.exact(exp, n, seed, progress) if part == "exact" else RUNS[part](exp, n, seed))
     df = pd.concat(frames, ignore_index=True)
     integers = [c for c in ("n", "width", "restart", "min_width", "threshold_width") if c in df]
     return df.astype({c: "Int64" for c in integers})  # integers, missing where a part has no such column

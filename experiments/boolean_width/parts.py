@@ -7,6 +7,7 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 import pandas as pd
+from tqdm import tqdm
 
 import nnlab
 from nnlab import boolean as B
@@ -45,12 +46,12 @@ def construction(exp, n: int, seed: int) -> pd.DataFrame:
                               correct=c == f) for (family, f), k, c in zip(pairs, widths, computed)])
 
 
-def exact(exp, n: int, seed: int) -> pd.DataFrame:
+def exact(exp, n: int, seed: int, progress: bool = False) -> pd.DataFrame:
     """n <= 4: one row per function, its proven least width; n = 5: one row per NPN class
     (``exact_classes``). Every row: ``functions`` (how many functions it stands for),
     ``width_lower`` and ``width_upper`` (equal where the least width is known)."""
     if n > T.MAX_EXACT_N:
-        return exact_classes(exp, n)
+        return exact_classes(exp, n, progress)
     widths = T.min_widths(n, bool(exp.shortcuts))
     verified = T.verify(widths)
     classes = T.npn_labels(n)
@@ -63,26 +64,26 @@ def exact(exp, n: int, seed: int) -> pd.DataFrame:
     ))
 
 
-def exact_classes(exp, n: int) -> pd.DataFrame:
+def exact_classes(exp, n: int, progress: bool = False) -> pd.DataFrame:
     """One row per NPN class of n bits (of shard exp.shard of exp.shards): its least truth
-    table, its size, and its width where it is at most 2 (``nnlab.threshold.width_at_most_two``,
-    exact), else the lower bound 3. Each class of width <= 2 carries its witness network
-    (hidden units by truth table, integer output weights), checked by ``nnlab.forward``."""
+    table, its size, its least width (``nnlab.threshold.class_widths``: exhaustive searches
+    for widths 2, 3 and 4; bounds ``width_lower <= width <= width_upper`` where a class is
+    not decided) and the witness network of width ``width_upper`` (hidden units by truth
+    table, integer output weights), checked on all inputs by ``nnlab.forward``."""
     classes = npn_classes(n, int(exp.shard), int(exp.shards))
-    w = T.width_at_most_two(n, classes)
-    small = w.width <= 2
-    verified = np.zeros(len(w.width), bool)
-    params = T.network_params(n, w.hidden[small], w.out_w[small], w.out_b[small])
-    verified[small] = T.network_functions(params, n) == classes.rep[small]
-    known = pd.Series(np.where(small, w.width, np.nan)).astype("Int64")  # missing: width >= 3, open
+    with tqdm(desc=f"exact n={n}: classes searched for widths 3 and 4", disable=not progress, mininterval=2) as bar:
+        w = T.class_widths(n, classes, progress=bar.update)
+    verified = T.witness_functions(n, w.hidden, w.out_w, w.out_b) == classes.rep
+    decided = w.lower == w.upper
+    used = w.hidden >= 0
     return pd.DataFrame(dict(
         part="exact", kind="class", n=n, npn_class=[B.to_hex(c, n) for c in classes.rep], functions=classes.size,
-        min_width=known, width_lower=np.minimum(w.width, 3), width_upper=known,
-        proven=small, verified=verified, shortcuts=False, shard=int(exp.shard),
-        witness_hidden=[[B.to_hex(h, n) for h in row if h >= 0] if ok else [] for row, ok in zip(w.hidden, small)],
-        witness_out_w=[[int(o) for h, o in zip(hs, os) if h >= 0] if ok else []
-                       for hs, os, ok in zip(w.hidden, w.out_w, small)],
-        witness_out_b=np.where(small, w.out_b, 0),
+        min_width=pd.Series(np.where(decided, w.upper, np.nan)).astype("Int64"),
+        width_lower=w.lower, width_upper=w.upper, proven=decided, verified=verified,
+        witness_kind=np.asarray(T.HOW)[w.how], shortcuts=False, shard=int(exp.shard),
+        witness_hidden=[[B.to_hex(h, n) for h in row[keep]] for row, keep in zip(w.hidden, used)],
+        witness_out_w=[[int(o) for o in row[keep]] for row, keep in zip(w.out_w, used)],
+        witness_out_b=w.out_b,
     ))
 
 
