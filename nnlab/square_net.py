@@ -21,18 +21,30 @@ Q(alpha) = sum_h d_h(alpha) w_h w_h^T with d_h(alpha) = sum_c alpha_c a_ch:
 * r >= 9 over the reals: with r = 8, rank Q(alpha) = 8 needs all eight d_h(alpha) != 0
   on all of GL(2). Its det > 0 part is connected and holds I and -I, and the linear
   d_h has d_h(-I) = -d_h(I), so it vanishes somewhere on the way: a contradiction.
-* r >= 10 over the reals (the same argument one level down; a proof sketch, to be
-  reviewed): with r = 9, on H_h = ker d_h the other eight d_h' must all be nonzero
-  wherever det != 0. If det restricted to H_h (3-dim) is nondegenerate, of signature
-  (2, 1) or (1, 2), then {det > 0} resp. {det < 0} in H_h is connected and holds some
-  beta and -beta: a contradiction as above. So det is degenerate on every H_h, which
-  makes each output vector a_h (as a 2 x 2 matrix, d_h(alpha) = sum a_h[ij] alpha_ij)
-  rank one: a_h = sigma_h tau_h^T, H_h = {sigma_h^T alpha tau_h = 0}, whose singular
-  part is {sigma_h^T alpha = 0} u {alpha tau_h = 0}. Each other ker d_h' must meet H_h
-  inside that union, so in one of the two planes: any two units share sigma or tau
-  (up to scale), hence all share one sigma (or one tau), and then every d_h vanishes
-  at the nonzero alpha = sigma^perp v^T, where Q(alpha) has rank 4: a contradiction.
+* r >= 10 over the reals (the same argument one level down; every step checked):
+  with r = 9, a_h != 0 for every h (else r = 8), and on H_h = ker d_h (3-dim) the
+  other eight d_h' must all be nonzero wherever det != 0; H_h meets GL(2), since a
+  subspace of singular 2 x 2 matrices has dimension <= 2. If det restricted to H_h is
+  nondegenerate, its signature is (2, 1) or (1, 2) (det has (2, 2)), so {det > 0}
+  resp. {det < 0} in H_h is connected (a cone's complement) and holds some beta and
+  -beta: a d_h' vanishes on the way, as above. So det is degenerate on every H_h.
+  Lemma: det(alpha + beta) = det alpha + det beta + tr(adj(alpha) beta), so an alpha in
+  H_h orthogonal (for det) to all of H_h has adj(alpha)^T = c a_h with c != 0, and
+  alpha in H_h gives 0 = tr(adj(alpha) alpha) / c = 2 det(alpha) / c: alpha has rank
+  one, and so has a_h (as a 2 x 2 matrix, d_h(alpha) = sum a_h[ij] alpha_ij):
+  a_h = sigma_h tau_h^T, H_h = {sigma_h^T alpha tau_h = 0}, whose singular part is the
+  union of the planes {sigma_h^T alpha = 0} and {alpha tau_h = 0}. For h' != h,
+  ker d_h' does not hold H_h (d_h' != 0 somewhere on H_h n GL(2)), so ker d_h' n H_h
+  is a plane inside that union, hence one of the two: {sigma_h^T alpha = 0} is in
+  H_h' only if sigma_h' ~ sigma_h (alpha = sigma_h^perp v^T for every v), likewise
+  for tau. So any two units share sigma or tau (up to scale); if two have different
+  sigmas they share tau, and every third shares it too (it cannot share sigma with
+  both): all share one sigma, or all share one tau. Then every d_h vanishes at the
+  nonzero alpha = sigma^perp v^T (or v tau^perp^T), where Q(alpha) has rank 4: a
+  contradiction. ``LOWER_BOUND`` = 10.
   Over the complex numbers GL(2) is connected and these arguments give only r >= 8.
+* r = 10 .. 13 is open here: ``nnlab.square_search`` finds no exact net below 14
+  (evidence, not a proof).
 
 Training the question (``nnlab.square_search``) gives an upper bound with evidence;
 this module holds what is exact.
@@ -47,6 +59,9 @@ import numpy as np
 
 from .bilinear import Bilinear
 from .mlp import forward
+
+LOWER_BOUND = 10  # least width of an exact real square net for 2 x 2 (proved in the docstring)
+UPPER_BOUND = 14  # Strassen's 7 products, two squares each (square_net_from_bilinear)
 
 
 def square_net_from_bilinear(alg: Bilinear) -> list:

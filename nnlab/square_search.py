@@ -38,6 +38,8 @@ from .square_net import normalize_units, relative_error
 
 # ----------------------------------------------------------------------------- the search
 
+METHODS = ("lm", "lbfgs", "gd")
+
 
 class WidthResult(NamedTuple):
     width: int
@@ -151,8 +153,8 @@ def search(widths=(7, 8, 9, 10, 11, 12, 13, 14), restarts: int = 8, steps: int =
     (through ``nnlab.forward``). The defaults (64 nets, 120 steps) take about 12 s on
     a busy two-core machine, and find width 14 in 2 of 8 restarts.
     """
-    if method not in ("lm", "lbfgs", "gd"):
-        raise ValueError(f"method {method!r} is unknown; allowed: lm, lbfgs, gd")
+    if method not in METHODS:
+        raise ValueError(f"method {method!r} is unknown; allowed: {', '.join(METHODS)}")
     start, hmax = time.perf_counter(), max(widths)
     layout = _layout(8, hmax, 4)
     x, y = _data(seed, samples)

@@ -19,7 +19,8 @@ TINY = {
         "exp.product_steps=20", "exp.product_batch_size=8", "exp.product_target=[0.5]",
         "exp.dyn_depths=[1,2]", "exp.dyn_s=[2.0,1.0]", "exp.dyn_steps=40", "exp.dyn_records=4", "exp.dyn_samples=4",
         "exp.l4_depths=[1,2]", "exp.l4_dim=3", "exp.l4_samples=16", "exp.l4_lrs=[0.01]", "exp.l4_steps=40",
-        "exp.l4_records=4"],
+        "exp.l4_records=4", "exp.matmul_n=[2]", "exp.matmul_lambdas=[0.001,0.002]", "exp.matmul_samples=2",
+        "exp.square_widths=[7]", "exp.square_restarts=2", "exp.square_steps=3"],
     "local_minima": ["exp.widths=[2,3]", "exp.hidden=[sigmoid]", "exp.restarts=4", "exp.steps=40",
                      "exp.checkpoints=2", "exp.grid_q=2"],
 }

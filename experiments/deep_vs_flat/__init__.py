@@ -20,11 +20,16 @@ Parts (``exp.part``, a name or a list; every row carries a ``part`` column):
   against the closed form of Saxe et al. (2014) and the exact GD recursion; and the
   l4-loss regression of Arora, Cohen & Hazan (2018), depth 1 vs 2 vs 3, each at
   its best step size from a grid, steps to reach the target loss.
+* ``matmul``: n x n matrix multiplication (n = 2^k) by nets of multiplication gates:
+  the naive and Strassen's algorithm, each flat (one hidden layer) and deep (the
+  recursion layer by layer); exact counts of gate neurons, all neurons, weights and
+  layers beside the closed forms, errors vs A @ B per gate scale; and the least width
+  of a square-unit net for 2 x 2 matrix multiplication, searched by training.
 
 One module per finding, each with ``rows(exp, seed, progress)`` (its rows, every one
 with ``part`` and ``kind``), ``summary(d, exp)`` (tidy rows and headline tables) and
 ``figures(d, exp)``: flatten.py, factorizations.py, gate.py and product.py
-(multiplication), dynamics.py and l4.py (dynamics); common.py holds what they share.
+(multiplication), dynamics.py and l4.py (dynamics), matmul.py; common.py holds what they share.
 This module holds the config schema and puts them together (the contract:
 ``experiments/__init__.py``).
 """
@@ -35,13 +40,14 @@ import matplotlib.pyplot as plt
 import pandas as pd
 
 from nnlab import multiply as MU
-from experiments.deep_vs_flat import dynamics, factorizations, flatten, gate, l4, product
+from nnlab import square_search as SS
+from experiments.deep_vs_flat import dynamics, factorizations, flatten, gate, l4, matmul, product
 from experiments.schema import ConfigError, Field, as_list
 from experiments.summary import Summary, tidy
 
 __all__ = ["SCHEMA", "check", "compute", "summarize", "figures"]
 
-PARTS = ("flatten", "factorizations", "multiplication", "dynamics")
+PARTS = ("flatten", "factorizations", "multiplication", "dynamics", "matmul")
 
 SCHEMA = {
     "part": Field(str, choices=PARTS, many=True, help="which parts to run"),
@@ -93,6 +99,16 @@ SCHEMA = {
     "l4_steps": Field(int, low=1, high=10_000_000),
     "l4_records": Field(int, low=1, high=100_000),
     "l4_tol": Field(float, positive=True, help="target: loss <= (1 + tol) x optimal loss"),
+    # matmul
+    "matmul_n": Field(int, low=2, high=16, many=True, help="matrix sizes n (powers of two; dense tensors: n <= 16)"),
+    "matmul_lambdas": Field(float, positive=True, many=True, help="gate scales; the error exponent is fitted over all"),
+    "matmul_activation": Field(str, choices=MU.GATE_ACTIVATIONS, help="the gates' neuron function (at its best bias)"),
+    "matmul_samples": Field(int, low=1, high=100_000, help="random matrix pairs per n (entries U(-1, 1))"),
+    "square_widths": Field(int, low=1, high=64, many=True, help="widths r of the square-unit nets [8, r, 4] searched"),
+    "square_restarts": Field(int, low=1, high=10_000, help="restarts per width"),
+    "square_steps": Field(int, low=0, high=1_000_000, help="optimiser steps"),
+    "square_method": Field(str, choices=SS.METHODS, help="lm (Levenberg-Marquardt), lbfgs or gd (step 0.01)"),
+    "square_seed": Field(int, low=0, nullable=True, help="seed of the search; null: the run's seed"),
 }
 
 
@@ -128,11 +144,17 @@ def check(exp) -> None:
     if exp.dyn_records > exp.dyn_steps:
         raise ConfigError(f"exp.dyn_records={exp.dyn_records}: more than exp.dyn_steps={exp.dyn_steps}; "
                           f"allowed: 1..{exp.dyn_steps}")
+    for n in as_list(exp.matmul_n):
+        if not _is_pow2(n):
+            raise ConfigError(f"exp.matmul_n={n}: not allowed; allowed: powers of two 2..16")
+    if len(set(as_list(exp.matmul_lambdas))) < 2:
+        raise ConfigError(f"exp.matmul_lambdas: {len(set(as_list(exp.matmul_lambdas)))} distinct value(s); "
+                          "allowed: at least 2 (the error exponent is a fitted slope)")
 
 
 MODULES = {"flatten": (flatten,), "factorizations": (factorizations,),
-           "multiplication": (gate, product), "dynamics": (dynamics, l4)}
-KEYS = ["depth", "n", "k", "net", "samples", "s", "u0", "lr", "target", "width"]  # of the summary table
+           "multiplication": (gate, product), "dynamics": (dynamics, l4), "matmul": (matmul,)}
+KEYS = ["depth", "n", "k", "form", "net", "samples", "s", "u0", "lr", "target", "width"]  # of the summary table
 
 
 def compute(exp, seed: int, progress: bool) -> pd.DataFrame:
