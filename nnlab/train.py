@@ -10,7 +10,7 @@ are array arguments, so a sweep compiles once.
 
 One training loop (``_train``: minibatches, step sizes, masks, recorded losses)
 serves two engines, which differ only in how they run backprop on all networks
-at once (``_Engine``):
+at once (``nnlab.engines``):
 
 - ``"packed"`` (default): ``nnlab.packed``, the networks side by side in large
   array operations, in the layout ``"rows"`` or ``"lanes"`` (``layout="auto"``
@@ -22,7 +22,7 @@ at once (``_Engine``):
 from __future__ import annotations
 
 import functools
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from typing import NamedTuple
 
 import jax
@@ -30,9 +30,9 @@ import jax.numpy as jnp
 import numpy as np
 
 from . import packed
-from .backprop import loss_and_grad as backprop_loss_and_grad
+from .engines import packed_engine, vmap_engine
 from .losses import get_loss
-from .mlp import Params, forward_layers, layer_activations
+from .mlp import Params, layer_activations
 from .population import Population, init_population, padding_mask, unpad
 from .schedules import SCHEDULES, step_size
 from .shuffle import permutations
@@ -72,61 +72,6 @@ class _Spec(NamedTuple):
     layout: str  # packed engine: "rows" or "lanes"
 
 
-class _Engine(NamedTuple):
-    """How one engine stores M networks and runs backprop on all of them.
-
-    pack/unpack: params with a leading M axis <-> the engine's form; shared(a):
-    examples (N, n) seen by every network; per_network(a): (M, N, n), one batch
-    each; loss_and_grad(W, x, y) -> ((M,), grads); loss_value(W, x, y) -> (M,);
-    times(eta, g): a step size, () or (M,), times a gradient leaf.
-    """
-
-    pack: Callable
-    unpack: Callable
-    shared: Callable
-    per_network: Callable
-    loss_and_grad: Callable
-    loss_value: Callable
-    times: Callable
-
-
-def _packed_engine(spec: _Spec) -> _Engine:
-    layout, acts, loss = spec.layout, spec.activations, spec.loss
-
-    def times(eta, g):
-        if eta.ndim == 0:
-            return eta * g
-        ones = (1,) * (g.ndim - 1)
-        return eta.reshape((-1,) + ones if layout == "rows" else ones + (-1,)) * g
-
-    return _Engine(
-        pack=lambda p: packed.pack(p, layout), unpack=lambda p: packed.unpack(p, layout),
-        shared=lambda a: packed.shared(a, layout), per_network=lambda a: packed.per_restart(a, layout),
-        loss_and_grad=lambda W, x, y: packed.loss_and_grad(W, x, y, acts, loss, layout),
-        loss_value=lambda W, x, y: packed.loss_value(W, x, y, acts, loss, layout),
-        times=times,
-    )
-
-
-def _vmap_engine(spec: _Spec) -> _Engine:
-    hidden, output = spec.activations[:-1], spec.activations[-1]
-
-    def one_loss(params, x, y):
-        zs, outs = forward_layers(params, x, hidden, output)
-        return get_loss(spec.loss, output).value(zs[-1], outs[-1], y)
-
-    def each(fn):
-        """fn written for one network, over M: x and y are shared when 2-D."""
-        return lambda W, x, y: jax.vmap(fn, in_axes=(0, 0 if x.ndim == 3 else None, 0 if y.ndim == 3 else None))(W, x, y)
-
-    return _Engine(
-        pack=lambda p: p, unpack=lambda p: p, shared=lambda a: a, per_network=lambda a: a,
-        loss_and_grad=each(lambda p, x, y: backprop_loss_and_grad(p, x, y, hidden, output, spec.loss)),
-        loss_value=each(one_loss),
-        times=lambda eta, g: eta * g if eta.ndim == 0 else eta.reshape((-1,) + (1,) * (g.ndim - 1)) * g,
-    )
-
-
 def _train(keys, x, y, mask, lr, t0, params, spec: _Spec, batched: tuple[bool, ...]):
     """Train M networks from ``params`` (leading axis M) for spec.steps SGD steps.
 
@@ -136,7 +81,8 @@ def _train(keys, x, y, mask, lr, t0, params, spec: _Spec, batched: tuple[bool, .
     Returns (params, final loss (M,), history (M, K)).
     """
     y_batched, mask_batched, _ = batched
-    engine = _packed_engine(spec) if spec.engine == "packed" else _vmap_engine(spec)
+    engine = (packed_engine(spec.activations, spec.loss, spec.layout) if spec.engine == "packed"
+              else vmap_engine(spec.activations, spec.loss))
     M, n = keys.shape[0], x.shape[0]
     W = engine.pack(params)
     if mask is not None:
