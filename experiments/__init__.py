@@ -19,7 +19,7 @@ results file, and ``analyze`` draws one set of figures per combination of swept 
 import importlib
 from types import ModuleType
 
-EXPERIMENTS = ("article_example", "boolean_width", "deep_vs_flat", "local_minima")
+EXPERIMENTS = ("article_example", "boolean_width", "deep_vs_flat", "local_minima", "universal_approximation", "depth_separation")
 
 
 def available() -> list[str]:

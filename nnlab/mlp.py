@@ -25,32 +25,39 @@ Params = list[dict[str, Array]]
 INITS = ("uniform", "normal")
 
 
-def draw_params(key: Array, sizes: tuple[int, ...], init: str, dtype) -> Params:
-    """``init_mlp``'s draws at unit scale: one (fan_in + 1, fan_out) block per layer,
-    column j holding the incoming edges of neuron j, drawn as one vector from its own
-    key fold_in(fold_in(key, layer), j); row 0 is the edge from the bias neuron, row
-    i + 1 the edge from neuron i. JAX's partitionable threefry (its default) draws a
-    prefix of a longer vector identically, so the draws do not depend on the sizes."""
-    def neuron(layer_key, j, fan_in):
-        k = jax.random.fold_in(layer_key, j)
+def neuron_draws(key: Array, sizes: tuple[int, ...], init: str, dtype) -> Array:
+    """Unit-scale draws for every neuron after the input layer, (neurons, max fan_in + 1):
+    row k, neuron j of layer l (in layer order), is a vector drawn from its own key
+    fold_in(fold_in(key, l), j); its first fan_in + 1 entries are the neuron's incoming
+    edges, from the bias neuron first. JAX's partitionable threefry (its default) draws a
+    prefix of a longer vector identically, so no draw depends on the size of any layer."""
+    layer_of = np.repeat(np.arange(len(sizes) - 1), sizes[1:])
+    neuron_of = np.concatenate([np.arange(n) for n in sizes[1:]])
+
+    def neuron(layer, j):
+        k = jax.random.fold_in(jax.random.fold_in(key, layer), j)
         if init == "normal":
-            return jax.random.normal(k, (fan_in + 1,), dtype)
-        return jax.random.uniform(k, (fan_in + 1,), dtype, -1.0, 1.0)
+            return jax.random.normal(k, (max(sizes[:-1]) + 1,), dtype)
+        return jax.random.uniform(k, (max(sizes[:-1]) + 1,), dtype, -1.0, 1.0)
 
-    blocks = [jax.vmap(lambda j: neuron(jax.random.fold_in(key, layer), j, fan_in), out_axes=1)(jnp.arange(fan_out))
-              for layer, (fan_in, fan_out) in enumerate(zip(sizes[:-1], sizes[1:]))]
-    return [{"W": block[1:], "b": block[0]} for block in blocks]
+    return jax.vmap(neuron)(jnp.asarray(layer_of), jnp.asarray(neuron_of))
 
 
-@jax.jit
-def scale_params(params: Params, scales: Array) -> Params:
-    """Each layer times its scale; scales (..., layers) with params' leading axes.
-    A program of its own, so the product is rounded the same in every caller."""
-    grow = lambda s, a: s.reshape(s.shape + (1,) * (a.ndim - s.ndim))
-    return [{k: grow(scales[..., l], v) * v for k, v in layer.items()} for l, layer in enumerate(params)]
+_neuron_draws = jax.jit(neuron_draws, static_argnames=("sizes", "init", "dtype"))
 
 
-_draw_params = jax.jit(draw_params, static_argnames=("sizes", "init", "dtype"))
+def params_from_draws(drawn, sizes, scales) -> list[dict]:
+    """Params from ``neuron_draws`` (leading axes allowed: (..., neurons, width)), each
+    layer times its scale (scales (..., layers)), in numpy: one IEEE product, rounded the
+    same for every caller (a compiled product might be fused differently). -> numpy arrays."""
+    drawn = np.asarray(drawn)
+    scales = np.asarray(scales, drawn.dtype)
+    starts = np.concatenate([[0], np.cumsum(sizes[1:])])
+    params = []
+    for l, (a, b, fan_in) in enumerate(zip(starts[:-1], starts[1:], sizes[:-1])):
+        block = np.swapaxes(drawn[..., a:b, :fan_in + 1], -1, -2) * scales[..., l, None, None]
+        params.append({"W": block[..., 1:, :], "b": block[..., 0, :]})
+    return params
 
 
 def init_scales(sizes: Sequence[int], scale: float | None = None) -> np.ndarray:
@@ -88,8 +95,9 @@ def init_mlp(
     if len(sizes) < 2 or min(sizes) < 1:
         raise ValueError(f"sizes must list at least 2 layers of >= 1 neuron, got {list(sizes)}")
     dtype = jnp.dtype(dtype or jnp.result_type(float))
-    scales = jnp.asarray(init_scales(sizes, scale) if scales is None else scales, dtype)
-    return scale_params(_draw_params(key, sizes, init, dtype), scales)
+    scales = init_scales(sizes, scale) if scales is None else np.asarray(scales)
+    params = params_from_draws(_neuron_draws(key, sizes, init, dtype), sizes, scales)
+    return jax.tree.map(jnp.asarray, params)
 
 
 def layer_activations(n_layers: int, hidden: str | Sequence[str], output: str) -> list[str]:

@@ -26,7 +26,7 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
-from .mlp import Params, draw_params, init_scales, scale_params
+from .mlp import Params, init_scales, neuron_draws, params_from_draws
 
 Array = jax.Array
 
@@ -88,8 +88,12 @@ class Population(NamedTuple):
 def padding_mask(pop: Population, dtype=jnp.float32) -> Params:
     """0/1 mask of every network's real edges at the padded sizes, leading axis M:
     layer l: W (M, padded[l], padded[l+1]), b (M, padded[l+1])."""
+    return jax.tree.map(jnp.asarray, _padding_mask(pop, dtype))
+
+
+def _padding_mask(pop: Population, dtype) -> list[dict]:
     units = [np.arange(p)[None, :] < pop.sizes[:, l:l + 1] for l, p in enumerate(pop.padded)]
-    return [{"W": jnp.asarray(src[:, :, None] & dst[:, None, :], dtype), "b": jnp.asarray(dst, dtype)}
+    return [{"W": (src[:, :, None] & dst[:, None, :]).astype(dtype), "b": dst.astype(dtype)}
             for src, dst in zip(units[:-1], units[1:])]
 
 
@@ -101,17 +105,17 @@ def init_population(key: Array, pop: Population, init: str = "normal", scale: fl
     padded: its weights do not depend on the other networks.
     """
     scales = np.stack([init_scales(s, scale) for s in pop.sizes])  # (M, layers), at the true sizes
-    params = scale_params(_draw(key, jnp.asarray(pop.restart_ids), pop.padded, init, jnp.dtype(dtype)),
-                          jnp.asarray(scales, dtype))
-    if not pop.padding:
-        return params
-    return jax.tree.map(lambda p, m: p * m, params, padding_mask(pop, dtype))
+    drawn = _draw(key, jnp.asarray(pop.restart_ids), pop.padded, init, jnp.dtype(dtype))
+    params = params_from_draws(drawn, pop.padded, scales)
+    if pop.padding:
+        params = [{k: v * m[k] for k, v in layer.items()} for layer, m in zip(params, _padding_mask(pop, dtype))]
+    return jax.tree.map(jnp.asarray, params)
 
 
 @functools.partial(jax.jit, static_argnames=("padded", "init", "dtype"))
 def _draw(key, restart_ids, padded, init, dtype):
-    """init_mlp's unit-scale draws at the padded sizes; leading axis M."""
-    one = lambda i: draw_params(jax.random.fold_in(jax.random.fold_in(key, i), 0), padded, init, dtype)
+    """init_mlp's unit-scale neuron draws at the padded sizes, (M, neurons, max fan_in + 1)."""
+    one = lambda i: neuron_draws(jax.random.fold_in(jax.random.fold_in(key, i), 0), padded, init, dtype)
     return jax.vmap(one)(restart_ids)
 
 

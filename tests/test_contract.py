@@ -21,6 +21,11 @@ TINY = {
         "exp.l4_depths=[1,2]", "exp.l4_dim=3", "exp.l4_samples=16", "exp.l4_lrs=[0.01]", "exp.l4_steps=40",
         "exp.l4_records=4", "exp.matmul_n=[2]", "exp.matmul_lambdas=[0.001,0.002]", "exp.matmul_samples=2",
         "exp.square_widths=[7]", "exp.square_restarts=2", "exp.square_steps=3"],
+    "universal_approximation": [
+        "exp.cons_d=[1,2]", "exp.cons_eps=[0.2]", "exp.test_points=256", "exp.width_d=[1]", "exp.widths=[2]",
+        "exp.width_hidden=[relu]", "exp.width_restarts=1", "exp.width_samples=8", "exp.width_steps=5",
+        "exp.narrow_targets=[bump1,loop]", "exp.narrow_depths=[1]", "exp.narrow_extra=[0]", "exp.narrow_restarts=1",
+        "exp.narrow_samples=8", "exp.narrow_steps=5", "exp.narrow_construction_depths=[1]"],
     "local_minima": ["exp.widths=[2,3]", "exp.hidden=[sigmoid]", "exp.restarts=4", "exp.steps=40",
                      "exp.checkpoints=2", "exp.grid_q=2"],
 }
