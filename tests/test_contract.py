@@ -26,6 +26,12 @@ TINY = {
         "exp.width_hidden=[relu]", "exp.width_restarts=1", "exp.width_samples=8", "exp.width_steps=5",
         "exp.narrow_targets=[bump1,loop]", "exp.narrow_depths=[1]", "exp.narrow_extra=[0]", "exp.narrow_restarts=1",
         "exp.narrow_samples=8", "exp.narrow_steps=5", "exp.narrow_construction_depths=[1]"],
+    "depth_separation": [
+        "exp.verify_max_k=3", "exp.bound_k=[3]", "exp.bound_points=3", "exp.bound_targets=[0.5]",
+        "exp.grid_per_piece=2", "exp.shallow_k=null", "exp.deep_k=null", "exp.comp_dim=4",
+        "exp.comp_params=[30,60]", "exp.comp_nets=[shallow]", "exp.comp_samples=64", "exp.comp_test=32",
+        "exp.comp_lrs=[0.05]", "exp.comp_steps=20", "exp.comp_batch_size=16",
+        "exp.regions_depths=[1,2]", "exp.regions_widths=[3]", "exp.regions_draws=2"],
     "local_minima": ["exp.widths=[2,3]", "exp.hidden=[sigmoid]", "exp.restarts=4", "exp.steps=40",
                      "exp.checkpoints=2", "exp.grid_q=2"],
 }

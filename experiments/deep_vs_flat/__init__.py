@@ -43,7 +43,8 @@ from nnlab import multiply as MU
 from nnlab import square_search as SS
 from experiments.deep_vs_flat import dynamics, factorizations, flatten, gate, l4, matmul, product
 from experiments.schema import ConfigError, Field, as_list
-from experiments.summary import Summary, tidy
+from experiments.parts import Parts
+from experiments.summary import Summary
 
 __all__ = ["SCHEMA", "check", "compute", "summarize", "figures"]
 
@@ -157,29 +158,19 @@ MODULES = {"flatten": (flatten,), "factorizations": (factorizations,),
 KEYS = ["depth", "n", "k", "form", "net", "samples", "s", "u0", "lr", "target", "width"]  # of the summary table
 
 
+RUN = Parts(PARTS, MODULES, KEYS)
+
+
 def compute(exp, seed: int, progress: bool) -> pd.DataFrame:
-    parts = [p for p in PARTS if p in as_list(exp.part)]
-    return pd.DataFrame([row for p in parts for module in MODULES[p] for row in module.rows(exp, seed, progress)])
-
-
-def _by_module(df: pd.DataFrame):
-    """(module, rows of its part) for every module whose part the rows hold."""
-    return [(module, df[df.part == part]) for part in PARTS if (df.part == part).any() for module in MODULES[part]]
+    """The rows of every chosen part (``exp.part``), each row with its ``part``."""
+    return RUN.compute(exp, seed, progress)
 
 
 def summarize(df: pd.DataFrame, exp) -> Summary:
     """One run's headline tables (per finding) and the tidy table of every quantity."""
-    rows, headline = [], {}
-    for module, d in _by_module(df):
-        found, tables = module.summary(d, exp)
-        rows += found
-        headline |= tables
-    return Summary(headline, tidy(rows, keys=KEYS))
+    return RUN.summarize(df, exp)
 
 
 def figures(df: pd.DataFrame, exp) -> dict[str, plt.Figure]:
     """Each part's figures, by file name, from the rows of one seed or several."""
-    figs = {}
-    for module, d in _by_module(df):
-        figs |= module.figures(d, exp)
-    return figs
+    return RUN.figures(df, exp)
