@@ -90,3 +90,14 @@ def test_construction_up_to_twelve_bits():
     assert B.evaluate(params, n) == f
     g = B.random_functions(n, 1, np.random.default_rng(0))[0]
     assert B.evaluate(B.construction(g, n), n) == g
+
+
+@pytest.mark.parametrize("n", range(1, 13))
+def test_parity_with_input_to_output_edges_needs_at_most_half_the_units(n):
+    """[sum x - 2 sum_{j <= n/2} [sum x >= 2j] >= 1/2]: floor(n/2) threshold units and the inputs."""
+    x = B.inputs(n).astype(np.int64)
+    s = x.sum(axis=1)
+    hidden = np.stack([(x @ np.ones(n, np.int64) - 2 * j >= 0) for j in range(1, n // 2 + 1)], axis=1) \
+        if n >= 2 else np.zeros((2**n, 0), bool)
+    out = (s - 2 * hidden.sum(axis=1) - 0.5 >= 0)
+    assert B.from_bits(out) == B.parity(n)

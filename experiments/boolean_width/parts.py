@@ -91,7 +91,7 @@ BOUNDS = {
     "construction": "construction: a unit per true input (2^n)",
     "construction_smaller_side": "construction on the smaller side (2^(n-1))",
     "counting": "counting lower bound",
-    "article": "article's count (100 values/weight)",
+    "article": "article's count, a heuristic (not a bound)",
 }
 
 
