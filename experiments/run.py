@@ -1,74 +1,51 @@
 """Run one experiment: ``python -m experiments.run +exp=NAME [overrides]``; ``-m`` sweeps.
 
-``run(cfg, out_dir)`` does the work for a composed config and is what tests
-call through Hydra's compose API; ``main`` is the thin ``@hydra.main`` wrapper.
-Command-line overrides are checked before Hydra starts (every value of a
-sweep), the composed config again at the start of each job.
+``cli`` (the command line) plans the whole run before Hydra starts (``plan``): it
+checks every value of every override, expands a sweep into its jobs by Hydra's own
+override parser and basic-sweeper rules (comma lists, range, choice, glob,
+``hydra.sweeper.params``), composes every job's config and checks it (the schema,
+then the experiment's ``check``), and checks that the results directory can be
+written. Any problem is one line on stderr and exit code 2, and nothing is written.
+Then Hydra runs the jobs: each calls ``run(cfg, out_dir)``, which tests call
+through Hydra's compose API; ``main`` is the thin ``@hydra.main`` wrapper.
 """
 
 from __future__ import annotations
 
 import concurrent.futures
-import hashlib
+import contextlib
+import logging
 import os
 import shutil
 import sys
+import traceback
 from pathlib import Path
-
 
 import hydra
 from hydra.core.hydra_config import HydraConfig
 from hydra.types import RunMode
-from omegaconf import DictConfig, OmegaConf
+from omegaconf import DictConfig
 
-import experiments
 from experiments import jaxcache
-from experiments.results import RESULTS, is_finished, with_config_columns, write_run
-from experiments.schema import TOP_SCHEMA, ConfigError, check_config, check_key
+from experiments.config import (  # noqa: F401  (MAX_JOB_DIR, job_dir_name, resolved, validate: the runner's names)
+    CONF, MAX_JOB_DIR, checked, code_at_start, job_dir_name, one_line, resolved, validate,
+)
+from experiments.plan import REFUSE_STALE, check_stale, one_line_text, plan, unfinished  # noqa: F401
+from experiments.results import (
+    LOCK, RESULTS, WriteError, check_writable, job_lock, remove_debris, result_status, with_config_columns, write_run,
+)
+from experiments.schema import ConfigError
 from experiments.summary import render
-
-MAX_JOB_DIR = 120  # characters; well under the 255 most file systems allow
-
-
-def job_dir_name(overrides: str) -> str:
-    """A job directory name from Hydra's ``override_dirname``: readable and deterministic.
-
-    Short override lists are used as they are ("exp.n=3,seed=1"); long ones, or
-    ones with a path separator, keep a readable prefix and end in a hash of the
-    whole list, so that every distinct config still gets its own directory.
-    """
-    if not overrides:
-        return "default"
-    if len(overrides) <= MAX_JOB_DIR and "/" not in overrides:
-        return overrides
-    digest = hashlib.sha1(overrides.encode()).hexdigest()[:12]
-    return f"{overrides[: MAX_JOB_DIR - 13].replace('/', '_')}-{digest}"
-
-
-OmegaConf.register_new_resolver("jobdir", job_dir_name, replace=True)
-
-
-def resolved(cfg: DictConfig) -> dict:
-    """The job's config without Hydra's own section, as plain containers."""
-    return {k: v for k, v in OmegaConf.to_container(cfg, resolve=True).items() if k != "hydra"}
-
-
-def validate(cfg: DictConfig):
-    """Check the composed config; returns the experiment module."""
-    if "exp" not in cfg or cfg.exp is None:
-        raise ConfigError(f"exp: no experiment chosen; allowed: +exp=NAME with NAME one of {', '.join(experiments.available())}")
-    config = resolved(cfg)
-    module = experiments.get(config["exp"].get("name"))
-    check_config(module, module.__name__.split(".")[-1], config["exp"], config)
-    if hasattr(module, "check"):
-        module.check(cfg.exp)
-    return module
-
-
-def run(cfg: DictConfig, out_dir: str | Path, verbose: bool = True) -> Path | None:
+def run(cfg: DictConfig, out_dir: str | Path, verbose: bool = True, label: str = "") -> Path | None:
     """Validate, skip if finished, compute, summarize, draw and write atomically;
     unless ``verbose`` is False (the jobs of a sweep), print the summary table,
     or why the job was skipped.
+
+    The job directory is locked while it is checked, computed and written (one process
+    at a time: a second one waits, then finds the result). A result is finished when its
+    config and the code hash match (``results.result_status``); a stale one is reported
+    (``<label> stale: why``), removed and computed again. ``label``: the job's name in
+    those lines ("[job 3]").
 
     Returns the results path, or None when the job was already finished.
     """
@@ -77,21 +54,39 @@ def run(cfg: DictConfig, out_dir: str | Path, verbose: bool = True) -> Path | No
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    module = validate(cfg)
+    module, config = checked(cfg)
     out_dir = Path(out_dir)
-    config = resolved(cfg)
-    if not cfg.get("force", False) and is_finished(out_dir, config):
-        if verbose:
-            print(f"skip: {out_dir} already has results for this config (force=true to rerun)")
-        return None
-    df = module.compute(cfg.exp, int(cfg.seed), bool(cfg.get("progress", True)))
-    summary = module.summarize(df, cfg.exp)
-    figures = module.figures(df, cfg.exp)
-    try:
-        write_run(out_dir, with_config_columns(df, config), summary.table, figures, config)
-    finally:
-        for fig in figures.values():
-            plt.close(fig)
+    prefix = f"{label} " if label else ""
+
+    def waiting(holder: str) -> None:
+        print(f"{prefix}waiting: {holder} is running this job ({out_dir})", file=sys.stderr, flush=True)
+
+    with job_lock(out_dir, waiting):
+        code = code_at_start(config["exp"]["name"])
+        status, why = result_status(out_dir, config, code)
+        if status == "finished" and not cfg.get("force", False):
+            if verbose:
+                print(f"skip: {out_dir} already has results for this config and code (force=true to rerun)")
+            return None
+        if status == "stale":
+            print(f"{prefix}stale: {why}; running it again", file=sys.stderr, flush=True)
+            try:
+                (out_dir / RESULTS).unlink(missing_ok=True)  # a failed rerun must not leave the stale result
+            except OSError as exc:
+                raise WriteError(f"could not remove the stale {out_dir / RESULTS}: {one_line(exc)}") from exc
+        remove_debris(out_dir)
+        df = module.compute(cfg.exp, int(cfg.seed), bool(cfg.get("progress", True)))
+        summary = module.summarize(df, cfg.exp)
+        figures = module.figures(df, cfg.exp)
+        table = with_config_columns(df, config)
+        try:
+            write_run(out_dir, table, summary.table, figures, config, code)
+        except OSError as exc:
+            raise WriteError(f"could not write its results to {out_dir}: {one_line(exc)}; "
+                             f"no {RESULTS} was written") from exc
+        finally:
+            for fig in figures.values():
+                plt.close(fig)
     if verbose:
         print(render(summary))
         print(f"\nwrote {out_dir / RESULTS}; every quantity measured: {out_dir / 'summary.csv'} "
@@ -102,32 +97,64 @@ def run(cfg: DictConfig, out_dir: str | Path, verbose: bool = True) -> Path | No
 def _remove_if_empty(out_dir: Path) -> None:
     """Remove a job directory that holds nothing but Hydra's own files."""
     if out_dir.is_dir() and not (out_dir / RESULTS).exists():
-        leftovers = [p for p in out_dir.iterdir() if p.name != ".hydra" and p.suffix != ".log"]
+        leftovers = [p for p in out_dir.iterdir() if p.name not in (".hydra", LOCK) and p.suffix != ".log"]
         if not leftovers:
             shutil.rmtree(out_dir, ignore_errors=True)
 
 
-CONF = str(Path(__file__).resolve().parents[1] / "conf")
+def _log_file(out_dir: Path) -> Path:
+    """The job's log file: the file Hydra's job logging writes, else <out_dir>/run.log."""
+    for handler in logging.getLogger().handlers:
+        if isinstance(handler, logging.FileHandler):
+            return Path(handler.baseFilename)
+    return out_dir / "run.log"
+
+
+def _report_failure(exc: Exception, out_dir: Path) -> str:
+    """Write the traceback to the job's log file; return the one-line reason."""
+    log = _log_file(out_dir)
+    try:
+        with open(log, "a") as f:
+            f.write("nnlab: the job failed:\n" + "".join(traceback.format_exception(exc)))
+        where = f"traceback in {log}"
+    except OSError as write_exc:
+        where = f"the traceback could not be written to {log} ({one_line(write_exc)})"
+    if isinstance(exc, WriteError):
+        return f"{exc}; {where}"
+    return f"unexpected {one_line(exc)} (a bug); {where}"
+
+
 
 
 @hydra.main(version_base="1.3", config_path=CONF, config_name="config")
 def main(cfg: DictConfig) -> str:
-    """Hydra's entry point; returns "done" or "skipped" (shown by the job-end callback).
+    """Hydra's entry point; returns "done", "skipped" or "failed: <why>" (shown by the
+    job-end callback).
 
     A single run prints its summary table; the jobs of a sweep print only the
     callback's line each (their tables are in summary.csv, and
-    ``python -m experiments.analyze`` prints them side by side).
+    ``python -m experiments.analyze`` prints them side by side). A job that fails
+    writes its traceback to its log file: a single run then exits with code 1 and
+    one line; a sweep goes on with its other jobs and ``cli`` exits with code 1.
     """
     jaxcache.enable()
     hydra_cfg = HydraConfig.get()
     out_dir = Path(hydra_cfg.runtime.output_dir)
     single = hydra_cfg.mode != RunMode.MULTIRUN
+    label = "" if single else f"[job {hydra_cfg.job.get('num', 0)}]"
     try:
-        return "skipped" if _interruptible(run, cfg, out_dir, single) is None else "done"
+        return "skipped" if _interruptible(run, cfg, out_dir, single, label) is None else "done"
     except ConfigError as exc:
         _remove_if_empty(out_dir)
-        print(f"error: {exc}", file=sys.stderr)
+        print(f"error: {one_line_text(exc)}", file=sys.stderr)
         sys.exit(2)
+    except Exception as exc:
+        reason = _report_failure(exc, out_dir)
+        if not single:
+            return f"failed: {reason}"
+        name = f"{cfg.exp.name} {hydra_cfg.job.override_dirname or 'default'}"
+        print(f"error: {name} failed: {reason}", file=sys.stderr, flush=True)
+        sys.exit(1)
 
 
 def _interruptible(fn, *args):
@@ -149,44 +176,50 @@ def _interruptible(fn, *args):
             os._exit(130)
 
 
-def check_overrides(argv: list[str]) -> None:
-    """Check command-line overrides (each value of a sweep) before Hydra runs anything."""
-    from hydra.core.override_parser.overrides_parser import OverridesParser
-
-    args = [a for a in argv if "=" in a and not a.startswith("-")]
-    try:
-        overrides = OverridesParser.create().parse_overrides(args)
-    except Exception as exc:
-        raise ConfigError(f"cannot parse overrides: {str(exc).splitlines()[0]}") from None
-    values = {o.key_or_group: list(o.sweep_iterator()) if o.is_sweep_override() else [o.value()]
-              for o in overrides if not o.is_delete()}
-    names = values.get("exp", [])
-    if not names:
-        raise ConfigError(f"exp: no experiment chosen; allowed: +exp=NAME with NAME one of {', '.join(experiments.available())}")
-    modules = {name: experiments.get(name) for name in names}
-    for key, vals in values.items():
-        if key.startswith("hydra") or key == "exp":
-            continue
-        if key.startswith("exp."):
-            sub = key[4:]
-            for name, module in modules.items():
-                check_key(name, module, sub)
-                for v in vals:
-                    module.SCHEMA[sub].check(key, v)
-        elif key in TOP_SCHEMA:
-            for v in vals:
-                TOP_SCHEMA[key].check(key, v)
-        else:
-            raise ConfigError(f"{key}: unknown key; allowed: exp.<key>, {', '.join(TOP_SCHEMA)}, hydra.*")
-
-
 def cli() -> None:
+    argv = sys.argv[1:]
+    refuse_stale = REFUSE_STALE in argv
+    argv = [a for a in argv if a != REFUSE_STALE]
     try:
-        check_overrides(sys.argv[1:])
+        the_plan = plan(argv)
+        if the_plan is not None:
+            try:
+                check_writable(the_plan.root)
+            except OSError as exc:
+                raise ConfigError(f"results directory {the_plan.root}: cannot write there ({one_line(exc)}); "
+                                  "nothing was run; allowed: a writable directory "
+                                  "(hydra.run.dir=DIR, or hydra.sweep.dir=DIR with -m)") from None
+            if refuse_stale:
+                check_stale(the_plan.jobs)
     except ConfigError as exc:
-        print(f"error: {exc}", file=sys.stderr)
+        print(f"error: {one_line_text(exc)}", file=sys.stderr)
         sys.exit(2)
-    main()
+    sys.argv[1:] = argv
+    if the_plan is not None and the_plan.jobs and the_plan.multirun:
+        with _without_hydras_second_check():
+            main()
+    else:
+        main()
+    if the_plan is not None and the_plan.multirun:
+        missing = unfinished(the_plan.jobs)
+        if missing:
+            names = ", ".join(f"job {j.num} ({j.label})" for j in missing[:3]) + (", ..." if len(missing) > 3 else "")
+            print(f"error: {len(missing)} of {len(the_plan.jobs)} jobs have no results: {names}; "
+                  "their [job N] lines above say why, their log files hold the tracebacks", file=sys.stderr)
+            sys.exit(1)
+
+
+@contextlib.contextmanager
+def _without_hydras_second_check():
+    """The plan has composed and checked every job of the sweep; Hydra's basic sweeper would
+    compose each one again before launching (tens of ms a job), so it skips that here."""
+    from hydra._internal.core_plugins.basic_sweeper import BasicSweeper
+
+    BasicSweeper.validate_batch_is_legal = lambda self, batch: None
+    try:
+        yield
+    finally:
+        del BasicSweeper.validate_batch_is_legal  # the inherited check again
 
 
 if __name__ == "__main__":

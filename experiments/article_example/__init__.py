@@ -39,8 +39,8 @@ INTEGERS = ("neuron", "layer", "src", "dst", "restart", "step")
 SCHEMA = {
     "part": Field(str, choices=PARTS, many=True, help="network: one point forward and backward; "
                                                        "training: restarts on a 1-D target"),
-    "weights": Field(float, many=True, nullable=True, help="network: one weight per edge of "
-                                                           "nnlab.graph.ARTICLE_EDGES, or null for N(0,1) draws"),
+    "weights": Field(float, list_only=True, length=len(G.ARTICLE_EDGES), nullable=True,
+                     help="network: one weight per edge of nnlab.graph.ARTICLE_EDGES, or null for N(0,1) draws"),
     "hidden": Field(str, choices=FUNCTIONS, help="function of neurons 3, 4, 6, 7"),
     "output": Field(str, choices=FUNCTIONS, help="function of neuron 9"),
     "x": Field(float, help="network: the training point's input"),
@@ -51,7 +51,8 @@ SCHEMA = {
     "steps": Field(int, low=1, high=10_000_000, help="training: SGD steps"),
     "lr": Field(float, positive=True, help="training: step size"),
     "schedule": Field(str, choices=tuple(nnlab.SCHEDULES), help="training: step size schedule"),
-    "batch_size": Field(int, low=1, nullable=True, help="training: null for full batch, 1 for per-example SGD"),
+    "batch_size": Field(int, low=1, high=100_000, nullable=True,
+                        help="training: null for full batch, 1 for per-example SGD"),
 }
 
 

@@ -63,7 +63,7 @@ SCHEMA = {
     "lr": Field(float, positive=True, help="restarts: base step size"),
     "schedule": Field(str, choices=tuple(nnlab.SCHEDULES), help="restarts: step-size schedule"),
     "t0": Field(float, positive=True, help="restarts: decay time of the decreasing schedules"),
-    "batch_size": Field(int, low=1, nullable=True, help="restarts: null for full batch"),
+    "batch_size": Field(int, low=1, high=1_000_000, nullable=True, help="restarts: null for full batch"),
     "init": Field(str, choices=("uniform", "normal"), help="restarts: initial weight distribution"),
     "init_scale": Field(float, positive=True, nullable=True, help="restarts: its scale; null: 1/sqrt(fan-in)"),
     "loss": Field(str, choices=tuple(nnlab.LOSSES), help="training loss (both parts)"),
