@@ -69,7 +69,7 @@ SCHEMA = {
     "comp_samples": Field(int, low=1, high=10_000_000, help="training points"),
     "comp_test": Field(int, low=1, high=10_000_000, help="test points"),
     "comp_restarts": Field(int, low=1, high=100_000),
-    "comp_lrs": Field(float, positive=True, many=True, help="every net trains at each step size"),
+    "comp_lrs": Field(float, positive=True, high=1e3, many=True, help="every net trains at each step size"),
     "comp_steps": Field(int, low=1, high=10_000_000),
     "comp_batch_size": Field(int, low=1, nullable=True),
     "comp_smoothness": Field(float, positive=True, help="m of the theory's rates drawn beside the fits"),

@@ -42,14 +42,14 @@ PARTS = ("construction", "width", "narrow")
 SCHEMA = {
     "part": Field(str, choices=PARTS, many=True, help="which parts to run"),
     # targets
-    "lipschitz": Field(float, positive=True, help="certified Lipschitz constant L of every target (max norm)"),
+    "lipschitz": Field(float, positive=True, high=1e3, help="certified Lipschitz constant L of every target (max norm)"),
     "bumps": Field(int, low=1, high=64, help="Gaussian bumps per target"),
-    "bump_width": Field(float, positive=True, help="bump widths rho in [w, 1.5 w], times sqrt(d)"),
+    "bump_width": Field(float, positive=True, high=10.0, help="bump widths rho in [w, 1.5 w], times sqrt(d)"),
     "target_seed": Field(int, low=0, help="which member of the family (not the run's seed)"),
     "test_points": Field(int, low=16, high=1 << 24, help="about this many test grid points in every dimension"),
     # construction
     "cons_d": Field(int, low=1, high=12, many=True, help="input dimensions of the constructions"),
-    "cons_eps": Field(float, positive=True, many=True, help="sup errors to guarantee (each < L/2)"),
+    "cons_eps": Field(float, low=1e-6, high=1e3, many=True, help="sup errors to guarantee (each < L/2)"),
     "cons_hidden": Field(str, choices=("step", "sigmoid"), many=True, help="threshold units; sigmoid: d = 1 only"),
     "cons_tail": Field(float, positive=True, high=1.0, help="the steep sigmoids' tail, a fraction of L/(2n)"),
     "cons_grid": Field(int, low=2, high=1024, help="verification grid points per cell per axis (down to 2 if costly)"),
@@ -61,9 +61,9 @@ SCHEMA = {
     "width_restarts": Field(int, low=1, high=100_000),
     "width_samples": Field(int, low=1, high=1_000_000, help="random training points in [0, 1]^max(width_d)"),
     "width_steps": Field(int, low=1, high=10_000_000, help="full-batch gradient descent steps"),
-    "width_lr_sigmoid": Field(float, positive=True, help="base step size of sigmoid (and tanh) nets"),
-    "width_lr_relu": Field(float, positive=True, help="base step size of ReLU nets"),
-    "width_lr_width": Field(float, positive=True, help="lr(w) = base / (1 + w / this)"),
+    "width_lr_sigmoid": Field(float, positive=True, high=1e3, help="base step size of sigmoid (and tanh) nets"),
+    "width_lr_relu": Field(float, positive=True, high=1e3, help="base step size of ReLU nets"),
+    "width_lr_width": Field(float, positive=True, high=1e6, help="lr(w) = base / (1 + w / this)"),
     # narrow
     "narrow_targets": Field(str, choices=tuple(narrow.TARGETS), many=True),
     "narrow_extra": Field(int, low=0, high=64, many=True, help="widths d + these"),
@@ -71,7 +71,7 @@ SCHEMA = {
     "narrow_restarts": Field(int, low=1, high=100_000),
     "narrow_samples": Field(int, low=3, high=1_000_000, help="training points: a Fibonacci lattice of >= this many"),
     "narrow_steps": Field(int, low=1, high=10_000_000),
-    "narrow_lr": Field(float, positive=True),
+    "narrow_lr": Field(float, positive=True, high=1e3),
     "narrow_construction_depths": Field(int, low=1, high=100_000, many=True, help="depths of the hand-built nets"),
 }
 
