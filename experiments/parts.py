@@ -34,6 +34,7 @@ class Parts(NamedTuple):
     clean_columns: bool = False  # hand each module only its part's own columns (``own_columns``)
 
     def compute(self, exp, seed: int, progress: bool) -> pd.DataFrame:
+        """The rows of every chosen part (``exp.part``), each row with its ``part``."""
         chosen = [p for p in self.order if p in as_list(exp.part)]
         return pd.DataFrame([row for p in chosen for module in self.modules[p]
                              for row in module.rows(exp, seed, progress)])
@@ -45,6 +46,7 @@ class Parts(NamedTuple):
                 for module in self.modules[part]]
 
     def summarize(self, df: pd.DataFrame, exp) -> Summary:
+        """One run's headline tables (per finding) and the tidy table of every quantity."""
         rows, headline = [], {}
         for module, d in self.by_module(df):
             found, tables = module.summary(d, exp)
@@ -53,6 +55,7 @@ class Parts(NamedTuple):
         return Summary(headline, tidy(rows, keys=self.keys))
 
     def figures(self, df: pd.DataFrame, exp) -> dict:
+        """Each part's figures, by file name, from the rows of one seed or several."""
         figs = {}
         for module, d in self.by_module(df):
             figs |= module.figures(d, exp)

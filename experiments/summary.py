@@ -42,8 +42,13 @@ def render(summary: Summary) -> str:
     blocks = []
     with pd.option_context("display.width", 200, "display.max_columns", 50, "display.max_rows", 200):
         for title, table in summary.headline.items():
-            blocks.append(f"{title}\n{table.to_string(index=False, float_format=lambda v: f'{v:.4g}')}")
+            blocks.append(f"{title}\n{table.to_string(index=False, float_format=_number)}")
     return "\n\n".join(blocks)
+
+
+def _number(v: float) -> str:
+    """A whole number in full (counts), anything else to 4 significant digits."""
+    return f"{int(v)}" if np.isfinite(v) and float(v).is_integer() and abs(v) < 1e15 else f"{v:.4g}"
 
 
 def seeds(df: pd.DataFrame) -> list:

@@ -36,15 +36,12 @@ This module holds the config schema and puts them together (the contract:
 
 from __future__ import annotations
 
-import matplotlib.pyplot as plt
-import pandas as pd
 
 from nnlab import multiply as MU
 from nnlab import square_search as SS
 from experiments.deep_vs_flat import dynamics, factorizations, flatten, gate, l4, matmul, product
 from experiments.schema import ConfigError, Field, as_list
 from experiments.parts import Parts
-from experiments.summary import Summary
 
 __all__ = ["SCHEMA", "check", "compute", "summarize", "figures"]
 
@@ -161,16 +158,4 @@ KEYS = ["depth", "n", "k", "form", "net", "samples", "s", "u0", "lr", "target", 
 RUN = Parts(PARTS, MODULES, KEYS)
 
 
-def compute(exp, seed: int, progress: bool) -> pd.DataFrame:
-    """The rows of every chosen part (``exp.part``), each row with its ``part``."""
-    return RUN.compute(exp, seed, progress)
-
-
-def summarize(df: pd.DataFrame, exp) -> Summary:
-    """One run's headline tables (per finding) and the tidy table of every quantity."""
-    return RUN.summarize(df, exp)
-
-
-def figures(df: pd.DataFrame, exp) -> dict[str, plt.Figure]:
-    """Each part's figures, by file name, from the rows of one seed or several."""
-    return RUN.figures(df, exp)
+compute, summarize, figures = RUN.compute, RUN.summarize, RUN.figures  # the contract (experiments.parts)

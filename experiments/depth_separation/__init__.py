@@ -26,13 +26,10 @@ holds the config schema and puts them together (the contract: ``experiments/__in
 
 from __future__ import annotations
 
-import matplotlib.pyplot as plt
-import pandas as pd
 
 from experiments.depth_separation import compositional, regions, sawtooth, shallow, trainability
 from experiments.schema import ConfigError, Field, as_list
 from experiments.parts import Parts
-from experiments.summary import Summary
 
 __all__ = ["SCHEMA", "check", "compute", "summarize", "figures"]
 
@@ -116,16 +113,4 @@ KEYS = ["k", "width", "target", "net", "params", "depth"]  # of the summary tabl
 RUN = Parts(PARTS, MODULES, KEYS, clean_columns=True)
 
 
-def compute(exp, seed: int, progress: bool) -> pd.DataFrame:
-    """The rows of every chosen part (``exp.part``), each row with its ``part``."""
-    return RUN.compute(exp, seed, progress)
-
-
-def summarize(df: pd.DataFrame, exp) -> Summary:
-    """One run's headline tables (per finding) and the tidy table of every quantity."""
-    return RUN.summarize(df, exp)
-
-
-def figures(df: pd.DataFrame, exp) -> dict[str, plt.Figure]:
-    """Each part's figures, by file name, from the rows of one seed or several."""
-    return RUN.figures(df, exp)
+compute, summarize, figures = RUN.compute, RUN.summarize, RUN.figures  # the contract (experiments.parts)
