@@ -13,8 +13,11 @@ Parts (``exp.part``, one or a list; every row has a ``part`` column):
                 every width; solved = 100% accuracy at output threshold 1/2. Rows: n,
                 family, function, width, restart, final_loss, accuracy, solved, diverged,
                 threshold_width (the exact minimum, n <= 4).
-  theory        construction width, counting lower bound, the article's count. Rows:
-                n, bound, width.
+  theory        construction width, counting lower bound, the article's count, and
+                Setiono's floor(n/2) + 1 sigmoid units for parity (``nnlab.parity``), its
+                witness network run on all 2^n inputs. Rows: n, bound, width; the setiono
+                row also verified, margin (float64), verified_float32, margin_float32
+                (margin: min |output - 1/2|), output_weight_max.
 Functions are hex truth tables (``nnlab.boolean.to_hex``). Random functions of n
 bits are drawn from seed and n, so every part of a run sees the same ones.
 

@@ -11,6 +11,7 @@ from tqdm import tqdm
 
 import nnlab
 from nnlab import boolean as B
+from nnlab import parity as SP
 from nnlab import population as P
 from nnlab import threshold as T
 from nnlab.npn_classes import npn_classes
@@ -92,10 +93,24 @@ BOUNDS = {
     "construction_smaller_side": "construction on the smaller side (2^(n-1))",
     "counting": "counting lower bound",
     "article": "article's count, a heuristic (not a bound)",
+    "setiono": "Setiono: floor(n/2)+1 sigmoid units (parity, built and verified)",
 }
 
 
+def setiono(n: int) -> dict:
+    """Setiono's width for n-bit parity, with the witness network ``nnlab.parity.setiono_parity``
+    run by ``nnlab.forward`` on all 2^n inputs (sigmoid units, output read at 1/2): in float64
+    (``verified``, ``margin`` = min |output - 1/2|) and in float32, as the experiments run nets."""
+    params = SP.setiono_parity(n)
+    ok64, margin64 = SP.check(params, n, np.float64)
+    ok32, margin32 = SP.check(params, n, np.float32)
+    return dict(width=SP.setiono_width(n), verified=ok64, margin=margin64, verified_float32=ok32,
+                margin_float32=margin32, output_weight_max=float(np.abs(params[1]["W"]).max()))
+
+
 def theory(exp, n: int, seed: int) -> pd.DataFrame:
+    """The bounds for n bits; the row of bound ``setiono`` also carries its witness's check."""
     widths = {"construction": 2**n, "construction_smaller_side": 2 ** (n - 1),
               "counting": T.counting_lower_bound(n), "article": T.article_bound(n)}
-    return pd.DataFrame([dict(part="theory", n=n, bound=b, width=w) for b, w in widths.items()])
+    rows = [dict(part="theory", n=n, bound=b, width=w) for b, w in widths.items()]
+    return pd.DataFrame(rows + [dict(part="theory", n=n, bound="setiono", **setiono(n))])

@@ -32,7 +32,8 @@ def _figure_widths(df: pd.DataFrame) -> plt.Figure:
     styles = {"construction": dict(color="k", ls="-", marker="o"),
               "construction_smaller_side": dict(color="0.55", ls="-", marker="o", ms=4),
               "counting": dict(color="C3", ls="--", marker="v"),
-              "article": dict(color="C4", ls=":", marker="^")}
+              "article": dict(color="C4", ls=":", marker="^"),
+              "setiono": dict(color="C1", ls="-", marker="*", ms=10)}
     for bound, style in styles.items():
         d = theory[theory.bound == bound] if len(theory) else theory
         if len(d):

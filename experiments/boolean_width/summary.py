@@ -7,6 +7,8 @@ import pandas as pd
 
 from experiments.boolean_width.parts import BOUNDS
 from experiments.summary import Summary, tidy
+from nnlab import parity as SP
+from nnlab import threshold as T
 
 
 def learned_minimum(learned: pd.DataFrame) -> pd.DataFrame:
@@ -97,6 +99,47 @@ def _learned(d: pd.DataFrame, rows: list) -> pd.DataFrame:
     return pd.DataFrame(head)
 
 
+def _setiono(theory: pd.DataFrame, learned: pd.DataFrame, rows: list) -> pd.DataFrame:
+    """Setiono's width for n-bit parity against the threshold minimum (n, proven for
+    n <= 5) and against training: per n of the theory rows (with the witness's check) and
+    of the learned parity rows (the least width some restart solved, and the fraction of
+    restarts solving at Setiono's width where it was tried)."""
+    built = theory[theory.bound == "setiono"] if len(theory) and "bound" in theory else theory.iloc[:0]
+    parity = learned[learned.family == "parity"] if len(learned) else learned
+    ns = sorted({int(n) for n in built.n} | {int(n) for n in parity.n})
+    head = []
+    for n in ns:
+        k = SP.setiono_width(n)
+        row = {"n": n, "Setiono width": k, "threshold minimum": n if n <= T.MAX_TABLE_N else np.nan}
+        values = {"Setiono's width floor(n/2)+1 (sigmoid units, parity)": k}
+        b = built[built.n == n]
+        if len(b):
+            b = b.iloc[0]
+            row |= {"verified (float64)": bool(b.verified), "margin (float64)": b.margin,
+                    "0.4 - margin": SP.MARGIN - b.margin, "verified (float32)": bool(b.verified_float32),
+                    "margin (float32)": b.margin_float32}
+            values |= {"Setiono witness: correct on all inputs (float64)": int(bool(b.verified)),
+                       "Setiono witness: min |output - 1/2| over all inputs (float64)": b.margin,
+                       "Setiono witness: correct on all inputs (float32)": int(bool(b.verified_float32)),
+                       "Setiono witness: min |output - 1/2| over all inputs (float32)": b.margin_float32,
+                       "Setiono witness: largest output weight |v|": b.output_weight_max}
+        g = parity[parity.n == n]
+        if len(g):
+            solved = g[g.solved.astype(bool)]
+            found = float(solved.width.min()) if len(solved) else np.nan
+            at_k = g[g.width == k]
+            rate = float(at_k.solved.mean()) if len(at_k) else np.nan
+            row |= {"training found": found, "restarts solving at Setiono width": rate,
+                    "training reached Setiono": bool(found <= k) if np.isfinite(found) else False}
+            values |= {"least width training found (parity)": found,
+                       "fraction of restarts solving at Setiono's width (parity)": rate,
+                       "training reached Setiono's width (parity)": int(np.isfinite(found) and found <= k)}
+        rows += [dict(part="theory" if q.startswith("Setiono") else "learned", quantity=q, n=n, family="parity",
+                      value=v) for q, v in values.items()]
+        head.append(row)
+    return pd.DataFrame(head)
+
+
 def summarize(df: pd.DataFrame, exp=None) -> Summary:
     """Headlines: the exact least widths (n x width counts), what training found against
     them, the constructions and the bounds; the tidy table holds every count."""
@@ -116,7 +159,14 @@ def summarize(df: pd.DataFrame, exp=None) -> Summary:
     if len(part["theory"]):
         t = part["theory"]
         rows += [dict(part="theory", quantity=BOUNDS[b], n=n, value=w) for n, b, w in zip(t.n, t.bound, t.width)]
-        table = t.pivot(index="n", columns="bound", values="width")[list(BOUNDS)].reset_index()
-        headline["theory: hidden units (construction, counting lower bound, the article's heuristic count)"] = \
+        bounds = [b for b in BOUNDS if b in set(t.bound)]
+        table = t.pivot(index="n", columns="bound", values="width")[bounds].reset_index()
+        headline["theory: hidden units (construction, counting lower bound, the article's heuristic count, "
+                 "Setiono's sigmoid units for parity)"] = \
             table.rename(columns={"construction_smaller_side": "smaller side"})
+    if (len(part["theory"]) and (part["theory"].bound == "setiono").any()) or (
+            len(part["learned"]) and (part["learned"].family == "parity").any()):
+        headline["parity: Setiono's floor(n/2)+1 sigmoid units (witness run on all inputs; margin = min "
+                 "|output - 1/2|) vs n threshold units vs the least width training found"] = \
+            _setiono(part["theory"], part["learned"], rows)
     return Summary(headline, tidy(rows, keys=["n", "family", "width"]))
