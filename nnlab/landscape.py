@@ -18,7 +18,9 @@ eigenvalues on the host (numpy), see ``extreme_eigenvalues``.
 
 ``classify`` turns these numbers into an end-point status (``STATUSES``);
 ``constant_output_levels`` gives the losses of a network whose output is
-constant on groups of training points, the levels where stuck runs collect.
+constant on groups of training points, the levels where stuck runs collect;
+``unit_activity`` counts the hidden units that are off (dead, for ReLU) or on
+(linear, for ReLU) at every training point.
 """
 
 from __future__ import annotations
@@ -31,6 +33,7 @@ import jax.numpy as jnp
 import numpy as np
 from jax.flatten_util import ravel_pytree
 
+from .activations import get_activation
 from .backprop import loss_and_grad
 from .mlp import Params
 
@@ -152,6 +155,36 @@ def classify(solved, finite, grad_norm, min_eig, max_eig, loss_drop,
     status = np.where(negative | moving, STATUSES.index("saddle_or_plateau"), STATUSES.index("local_min"))
     status = np.where(solved, STATUSES.index("solved"), status)
     return np.where(finite, status, STATUSES.index("diverged"))
+
+
+def unit_activity(params: Params, x, hidden: str = "relu", mask: Params | None = None
+                  ) -> tuple[np.ndarray, np.ndarray]:
+    """(dead, linear), each (M,): per network, the hidden units (all hidden layers) whose input
+    sum, bias included, is <= 0 at every training point, and those whose input sum is > 0 at
+    every training point.
+
+    For ReLU units a dead unit outputs 0 on the whole training set and gets no gradient from
+    it; an always-active one is the identity there (the network is linear through it).
+    params: leading axis M (as ``nnlab.train`` returns them); x: (N, n_in); mask: shared or
+    leading axis M. A unit with no present incoming edge (padding) is not counted. The input
+    sums are computed in the dtype of the params, on the host.
+    """
+    act = get_activation(hidden).fn
+    layers = [{k: np.asarray(v) for k, v in layer.items()} for layer in params]
+    M = layers[0]["W"].shape[0]
+    h = np.broadcast_to(np.asarray(x, layers[0]["W"].dtype)[None], (M, *np.shape(x)))
+    dead, linear = np.zeros(M, int), np.zeros(M, int)
+    for l, layer in enumerate(layers[:-1]):
+        z = np.einsum("mni,mij->mnj", h, layer["W"]) + layer["b"][:, None, :]
+        if mask is None:
+            present = np.ones(z.shape[::2], bool)
+        else:
+            mW, mb = np.asarray(mask[l]["W"]), np.asarray(mask[l]["b"])
+            present = np.broadcast_to((mW != 0).any(axis=-2) | (mb != 0), z.shape[::2])
+        dead += np.sum(np.all(z <= 0, axis=1) & present, axis=1)
+        linear += np.sum(np.all(z > 0, axis=1) & present, axis=1)
+        h = np.asarray(act(z))
+    return dead, linear
 
 
 def _group_loss(ones: int, zeros: int, loss: str) -> Fraction | float:

@@ -10,6 +10,11 @@ Restart outcomes are a boolean array ``solved`` (R,). With s = sum(solved):
 - ``first_success_positions(solved, draws, rng)``: how many restarts, taken in
   a random order, it took to reach the first success, resampled; its empirical
   CDF is the resampled best-of-K curve, and its mean tends to (R + 1) / (s + 1).
+  Resampled from one pool of runs, that curve equals 1 - C(R - s, K) / C(R, K)
+  (about 1 - (1 - p)^K) by construction: it cannot test independence.
+- ``best_of_k_disjoint(solved, K)``: the measured best-of-K: the R restarts split
+  into floor(R / K) disjoint groups of K, and how many groups hold a success (each
+  group a trial of its own, so the Wilson interval applies to their fraction).
 """
 
 from __future__ import annotations
@@ -75,6 +80,18 @@ def best_of_k_resampled(solved, ks, draws: int, rng: np.random.Generator) -> np.
     orders of the restarts whose first success comes within the first K. ks <= R."""
     positions = first_success_positions(solved, draws, rng)
     return np.mean(positions[None, :] <= np.asarray(ks)[:, None], axis=1)
+
+
+def best_of_k_disjoint(solved, k: int) -> tuple[int, int]:
+    """(groups, groups with at least one success): restarts [0, K), [K, 2K), ... of
+    ``solved`` (R,), floor(R / K) disjoint groups; the last R mod K restarts are left out.
+    1 <= K <= R."""
+    solved = np.asarray(solved, bool)
+    k = int(k)
+    if not 1 <= k <= len(solved):
+        raise ValueError(f"K={k}: must be in 1..{len(solved)}")
+    groups = len(solved) // k
+    return groups, int(solved[: groups * k].reshape(groups, k).any(axis=1).sum())
 
 
 def restarts_for_confidence(p, confidence: float = 0.99) -> float:

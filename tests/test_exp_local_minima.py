@@ -21,7 +21,7 @@ from experiments.summary import Summary
 from nnlab import landscape
 
 CONF = Path(__file__).resolve().parents[1] / "conf" / "exp" / "local_minima.yaml"
-FIGURES = {"success", "best_of_k", "loss_histogram", "stuck_points", "convergence"}
+FIGURES = {"success", "best_of_k", "loss_histogram", "stuck_points", "convergence", "stuck_trace"}
 SMALL = ["exp.restarts=16", "exp.steps=240", "exp.checkpoints=4", "exp.widths=[3,2]", "exp.hidden=[sigmoid,relu]",
          "exp.grid_q=3"]
 
@@ -48,7 +48,8 @@ def _restart_rows(df):
 
 def test_one_row_per_restart_and_the_solved_count_per_checkpoint(small_run):
     cfg, out, df = small_run
-    assert set(zip(df.part, df.kind)) == {("restarts", "restart"), ("restarts", "checkpoint"), ("bruteforce", "grid")}
+    assert set(zip(df.part, df.kind)) == {("restarts", "restart"), ("restarts", "checkpoint"), ("restarts", "trace"),
+                                          ("bruteforce", "grid")}
     runs = _restart_rows(df)
     for col in ["task", "n", "width", "hidden", "restart", "final_loss", "accuracy", "solved", "grad_norm",
                 "min_hessian_eig", "status"]:
@@ -67,6 +68,15 @@ def test_one_row_per_restart_and_the_solved_count_per_checkpoint(small_run):
     np.testing.assert_array_equal(last.values, runs.groupby(["hidden", "width"]).solved.sum().sort_index().values)
     brute = df[df.part == "bruteforce"]
     assert sorted(brute.hidden) == ["relu", "sigmoid"] and (brute.grid_networks == 3**9).all()
+    trace = df[df.kind == "trace"].set_index(["hidden", "width", "restart", "step"])
+    assert len(trace) == 16 * 2 * 2 * 5
+    end = runs.set_index(["hidden", "width", "restart"])
+    at_end = trace.xs(240, level="step").loc[end.index]
+    np.testing.assert_array_equal(at_end.loss, end.final_loss)  # the trace ends where the run does
+    np.testing.assert_allclose(trace.xs(120, level="step").loc[end.index].weight_norm, end.weight_norm_mid)
+    assert runs[runs.hidden == "relu"].dead_units.notna().all() and runs[runs.hidden == "sigmoid"].dead_units.isna().all()
+    relu = runs[runs.hidden == "relu"]
+    assert ((relu.dead_units + relu.linear_units) <= relu.width).all()
 
 
 def test_summary_counts_agree_with_the_rows(small_run):
@@ -82,8 +92,20 @@ def test_summary_counts_agree_with_the_rows(small_run):
         assert q("p_low95") <= q("p") == g.solved.mean() <= q("p_high95")
         assert q("bruteforce_log2_rounds") == 64 * ((2 + 1) * width + width + 1)
         stuck = g[g.status.isin(["local_min", "saddle_or_plateau"])]
-        at_levels = summary[(summary.hidden == hidden) & (summary.width == width) & summary.level.notna()]
+        at_levels = summary[(summary.hidden == hidden) & (summary.width == width) & summary.level.notna()
+                            & (summary.quantity == M.summary.AT_LEVEL)]
         assert at_levels.value.sum() + q("no_level") == len(stuck)
+        for level, r in stuck.groupby("nearest_level"):
+            lq = lambda k: summary[(summary.hidden == hidden) & (summary.width == width) & (summary.level == level)
+                                   & (summary.quantity == M.summary.LEVEL_QUANTITIES[k])].value.item()
+            assert lq("excess_end") == pytest.approx((r.final_loss - level).median())
+            assert lq("norm_mid") == pytest.approx(r.weight_norm_mid.median())
+            if hidden == "relu":
+                assert lq("with_dead") == (r.dead_units > 0).sum()
+        k2 = M.summary.best_of_quantities(2)
+        solved = g.sort_values("restart").solved.astype(bool).values
+        assert s[("restarts", k2["groups"], hidden, width)] == 8
+        assert s[("restarts", k2["groups_solved"], hidden, width)] == (solved[::2] | solved[1::2]).sum()
     brute = s.loc["bruteforce"]
     assert brute[("networks on the grid (q^weights)", "sigmoid", 2)] == 3**9
     for name in FIGURES:

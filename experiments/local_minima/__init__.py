@@ -9,8 +9,14 @@ Parts (``exp.part``, one or a list; every row has ``part`` and ``kind``):
               function, weights, final_loss, accuracy, solved, grad_norm,
               min_hessian_eig, max_hessian_eig, status, loss_mid, loss_drop,
               weight_norm, weight_norm_mid, solved_mid, first_solved_step,
-              nearest_level. Kind ``checkpoint``: solved_count of each (hidden,
-              width) after each stretch (step), of restarts_run.
+              nearest_level, dead_units, linear_units (ReLU: hidden units whose
+              input sum is <= 0, resp. > 0, at every training point; NA for other
+              activations). Kind ``checkpoint``: solved_count of each (hidden,
+              width) after each stretch (step), of restarts_run. Kind ``trace``:
+              loss and weight_norm of every network (width, restart) after each
+              stretch (step; step 0: the initial weights).
+              Trained in ``exp.dtype`` (float64: JAX's x64 switched on for the
+              part only; the initial weights are the float32 draws, converted).
   bruteforce  every 2-2-1 XOR network with weights on a grid of ``grid_q`` values
               (task xor). Kind ``grid``, one row per hidden activation: grid_q,
               grid_networks, grid_best_loss, grid_solved.
@@ -71,6 +77,7 @@ SCHEMA = {
     "grad_tol": Field(float, positive=True, help="restarts: stationary when ||gradient|| <= grad_tol"),
     "hess_tol": Field(float, positive=True, help="restarts: saddle tolerance on the smallest eigenvalue"),
     "fall_tol": Field(float, positive=True, help="restarts: still falling above this relative loss drop"),
+    "dtype": Field(str, choices=("float32", "float64"), help="restarts: the float type they train in"),
     "target_loss": Field(float, positive=True, help="restarts, task article: solved at this loss"),
     "grid_q": Field(int, low=2, high=12, help="bruteforce: grid values per weight"),
     "grid_range": Field(float, positive=True, help="bruteforce: the grid spans [-grid_range, grid_range]"),
@@ -98,7 +105,7 @@ def compute(exp, seed: int, progress: bool) -> pd.DataFrame:
         frames = [RUNS[part](exp, seed, hiddens, bar.update) for part in chosen]
     df = pd.concat(frames, ignore_index=True)
     integers = [c for c in ("n", "width", "restart", "weights", "step", "solved_count", "restarts_run",
-                            "grid_q", "grid_networks", "grid_solved") if c in df]
+                            "dead_units", "linear_units", "grid_q", "grid_networks", "grid_solved") if c in df]
     flags = [c for c in ("solved", "solved_mid") if c in df]
     return df.astype({**{c: "Int64" for c in integers}, **{c: "boolean" for c in flags}})
 

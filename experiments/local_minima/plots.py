@@ -1,5 +1,6 @@
-"""Figures of local_minima: success vs width, best of K restarts, final-loss
-histograms by status, what the stuck runs are, stuck fraction vs steps.
+"""Figures of local_minima: success vs width, best of K restarts (measured on
+disjoint groups), final-loss histograms by status, what the stuck runs are, stuck
+fraction vs steps, and how the stuck runs' excess loss and weight norm move.
 
 One panel (or line) per (task, n, hidden activation). The rows may hold several
 seeds of one config (``experiments.analyze`` pools seeds and nothing else): curves
@@ -86,27 +87,33 @@ def _success_figure(df: pd.DataFrame) -> plt.Figure:
 
 
 def _best_of_k_figure(df: pd.DataFrame) -> plt.Figure:
-    """P(one of K restarts solves), resampled from the runs of each seed, against 1 - (1 - p)^K."""
-    panels = list(_panels(df))
+    """P(at least one of K restarts solves), measured: the restarts of each seed split into
+    floor(R / K) disjoint groups of K (restart order), the fraction of groups with a solved
+    restart (groups of all seeds pooled) with its 95% Wilson interval, against 1 - (1 - p)^K."""
+    panels, pooled = list(_panels(df)), _pooled(df)
     fig, axes = _panel_axes(len(panels), 1, 4.6, 4.0)
     for (ax,), (title, g) in zip(axes, panels):
         widths = sorted(g.width.unique())
         for i, width in enumerate(widths):
-            curves = []
-            for seed, runs in per_seed(g[g.width == width]):
-                ks = np.unique(np.geomspace(1, len(runs), 60).astype(int))
-                rng = np.random.default_rng(0 if seed is None else int(seed))
-                curve = pd.DataFrame({"K": ks, "P": stats.best_of_k_resampled(runs.solved.values, ks, 4000, rng)})
-                curves.append(curve if seed is None else curve.assign(seed=seed))
-            seed_band(ax, pd.concat(curves), "K", "P", color=f"C{i}", lw=2, label=f"width {width}: resampled")
-            p = g[g.width == width].solved.mean()
+            runs = [r.sort_values("restart").solved.values for _, r in per_seed(g[g.width == width])]
+            R, p = min(len(r) for r in runs), np.mean(np.concatenate(runs))
+            # K up to twice what 99.9% takes (there the curves sit at 1), at least 10 groups
+            top = min(max(2, R // 10), 2 * stats.restarts_for_confidence(p, 0.999))
+            ks = np.unique(np.geomspace(1, max(top, 2), 25).astype(int))
+            counts = np.array([[stats.best_of_k_disjoint(r, k) for r in runs] for k in ks]).sum(axis=1)
+            groups, wins = counts[:, 0], counts[:, 1]
+            low, high = stats.wilson_interval(wins, groups)
+            line = ax.plot(ks, wins / groups, marker=".", ms=4, lw=1.5, color=f"C{i}",
+                           label=f"width {width}: measured (disjoint groups)")[0]
+            ax.fill_between(ks, low, high, color=line.get_color(), alpha=0.2, lw=0)
             ax.plot(ks, stats.best_of_k_geometric(p, ks), "--", color="k", lw=0.8, zorder=3,
                     label="$1-(1-p)^K$, p = success fraction" if i == len(widths) - 1 else None)
-        ax.set(xscale="log", xlabel="restarts K (keep the best)", title=title, ylim=(-0.02, 1.02))
+        ax.set(xscale="log", xlabel="restarts K per group (keep the best)", title=title, ylim=(-0.02, 1.02))
         ax.grid(alpha=0.3)
         ax.legend(fontsize=7, loc="lower right")
-        ax.set_ylabel("P(at least one of K restarts solves)")
-    fig.suptitle("best of K restarts: resampled from the runs vs independent restarts", fontsize=10)
+        ax.set_ylabel("fraction of groups with a solved restart")
+    fig.suptitle("best of K restarts, measured on floor(R/K) disjoint groups of K (band: 95% Wilson"
+                 f"{pooled}), vs independent restarts $1-(1-p)^K$", fontsize=10)
     _tight(fig)
     return fig
 
@@ -211,6 +218,56 @@ def _convergence_figure(df: pd.DataFrame) -> plt.Figure:
     return fig
 
 
+def _trace_figure(df: pd.DataFrame) -> plt.Figure:
+    """The stuck runs (local_min or saddle_or_plateau) at each plateau level, all widths:
+    excess loss above the level (log) and weight norm after each stretch, median and
+    interquartile band over the runs."""
+    runs = df[(df.part == "restarts") & (df.kind == "restart")]
+    stuck = runs[runs.status.isin(STUCK) & runs.nearest_level.notna()]
+    keys = [c for c in ("run_dir", "seed", "task", "n", "hidden", "width", "restart") if c in df]
+    trace = df[(df.part == "restarts") & (df.kind == "trace")]
+    trace = trace[keys + ["step", "loss", "weight_norm"]].merge(stuck[keys + ["nearest_level"]], on=keys)
+    trace = trace[trace.step > 0]  # log steps: from the first checkpoint on
+    panels, pooled = list(_panels(df)), _pooled(df)
+    fig, axes = _panel_axes(len(panels), 2, 4.8, 6.6, sharex="col")
+    floor = 1e-10
+    for (top, bottom), (title, g) in zip(axes, panels):
+        task, n, hidden = g.task.iloc[0], g.n.iloc[0], g.hidden.iloc[0]
+        t = trace[(trace.task == task) & (trace.n == n) & (trace.hidden == hidden)]
+        for i, (level, lg) in enumerate(t.groupby("nearest_level")):
+            count = len(lg[keys].drop_duplicates())
+            q = lg.assign(excess=lg.loss - level).groupby("step")[["excess", "weight_norm"]].quantile([0.25, 0.5, 0.75])
+            q = q.unstack()
+            colour = f"C{i}"
+            flat = (q["excess"][0.5] <= 0).iloc[-1]
+            label = f"loss ~ {level_name(level)} ({count} runs{'; excess 0: at the floor' if flat else ''})"
+            excess = q["excess"].clip(lower=floor)
+            top.plot(excess.index, excess[0.5], marker=".", color=colour, label=label)
+            top.fill_between(excess.index, excess[0.25], excess[0.75], color=colour, alpha=0.2, lw=0)
+            norm = q["weight_norm"]
+            bottom.plot(norm.index, norm[0.5], marker=".", color=colour, label=label)
+            bottom.fill_between(norm.index, norm[0.25], norm[0.75], color=colour, alpha=0.2, lw=0)
+            if i == 0 and not flat:  # a guide of slope -1: excess ~ 1/t
+                steps = excess.index.values
+                top.plot(steps, excess[0.5].iloc[-1] * steps[-1] / steps, ":", color="k", lw=0.8, label="~ 1/step")
+        top.set(yscale="log", ylabel=f"loss - level (floor {floor:g})", title=f"{title}: stuck runs{pooled}")
+        bottom.set(xlabel="SGD step (log)", ylabel="weight norm ||w||_2")
+        ticks = np.unique(t.step)[[0, 1, len(np.unique(t.step)) // 2, -1]] if t.step.nunique() > 3 else np.unique(t.step)
+        for ax in (top, bottom):
+            ax.set_xscale("log")
+            ax.set_xticks(ticks, [f"{v:g}" for v in ticks])
+            ax.xaxis.set_minor_formatter(plt.NullFormatter())
+            ax.grid(alpha=0.3)
+        if t.empty:
+            top.text(0.5, 0.5, "no stuck runs at a plateau level", transform=top.transAxes, ha="center")
+        else:
+            top.legend(fontsize=7, loc="best")
+    fig.suptitle("the stuck runs at each plateau loss, all widths: excess loss and weight norm vs steps "
+                 "(median, band: quartiles; from the first checkpoint)", fontsize=10)
+    _tight(fig)
+    return fig
+
+
 def figures(df: pd.DataFrame, exp) -> dict[str, plt.Figure]:
     """The figures of the restarts part (none for a run of the brute-force grid alone)."""
     if not ((df.part == "restarts") & (df.kind == "restart")).any():
@@ -221,4 +278,5 @@ def figures(df: pd.DataFrame, exp) -> dict[str, plt.Figure]:
         "loss_histogram": _histogram_figure(df),
         "stuck_points": _stuck_figure(df, exp),
         "convergence": _convergence_figure(df),
+        **({"stuck_trace": _trace_figure(df)} if (df.kind == "trace").any() else {}),
     }

@@ -1,8 +1,10 @@
 """The restarts part of local_minima: every width and restart trained per hidden
 activation, and what each end point is.
 
-Rows of kind ``restart`` (one per network) and ``checkpoint`` (solved count per
-width after each stretch of training); see the package docstring for the columns.
+Rows of kind ``restart`` (one per network), ``checkpoint`` (solved count per
+width after each stretch of training) and ``trace`` (loss and weight norm of every
+network after each stretch); see the package docstring for the columns. The
+restarts train in ``exp.dtype`` (``training.precision``).
 """
 
 from __future__ import annotations
@@ -13,7 +15,8 @@ import numpy as np
 import pandas as pd
 
 from nnlab import landscape
-from experiments.local_minima.training import OUTPUT, Networks, Stretches, networks, task_data, train_in_stretches
+from experiments.local_minima.training import (DTYPES, OUTPUT, Networks, Stretches, networks, precision,
+                                               task_data, train_in_stretches)
 
 FRONT = ["part", "kind", "task", "n", "hidden", "width", "restart"]  # the columns that name a row
 
@@ -36,33 +39,44 @@ def solved_at_checkpoints(exp, s: Stretches) -> np.ndarray:
 
 
 def rows(exp, seed: int, hiddens: list[str], update) -> pd.DataFrame:
-    """The restart and checkpoint rows of every hidden activation; ``update()`` after each
-    stretch of training and after each activation's curvature."""
+    """The restart, checkpoint and trace rows of every hidden activation, trained in
+    exp.dtype; ``update()`` after each stretch of training and after each activation's
+    curvature."""
+    with precision(exp):
+        return _rows(exp, seed, hiddens, update)
+
+
+def _rows(exp, seed: int, hiddens: list[str], update) -> pd.DataFrame:
     x, y, function = task_data(exp.task, exp.n, seed)
-    nets = networks(exp, x.shape[1])
-    key = jax.random.key(seed)
-    init = nets.initial_params(key, exp.init, exp.init_scale)  # the same for every activation
     levels = (landscape.constant_output_levels(y[:, 0], exp.loss)
               if exp.task != "article" and len(y) <= 16 else np.array([]))
+    dtype = DTYPES[exp.dtype]
+    x, y = x.astype(dtype), y.astype(dtype)
+    nets = networks(exp, x.shape[1])
+    key = jax.random.key(seed)
+    init = nets.initial_params(key, exp.init, exp.init_scale, dtype)  # the same for every activation
     frames = []
     for hidden in hiddens:
         s = train_in_stretches(exp, key, x, y, nets.sizes, nets.restarts, hidden, init, nets.mask, update)
         curv = landscape.curvature(s.params, jnp.asarray(x), jnp.asarray(y), hidden, OUTPUT, exp.loss, nets.edges())
         update()
+        units = landscape.unit_activity(s.params, x, hidden, nets.edges()) if hidden == "relu" else None
         common = {"task": exp.task, "n": x.shape[1], "hidden": hidden}
-        frames += [_restart_rows(exp, nets, s, curv, levels).assign(function=function, **common),
-                   _checkpoint_rows(exp, nets, s).assign(**common)]
+        frames += [_restart_rows(exp, nets, s, curv, levels, units).assign(function=function, **common),
+                   _checkpoint_rows(exp, nets, s).assign(**common), _trace_rows(exp, nets, s).assign(**common)]
     df = pd.concat(frames, ignore_index=True)
     return df[FRONT + [c for c in df if c not in FRONT]]
 
 
-def _restart_rows(exp, nets: Networks, s: Stretches, curv: landscape.Curvature, levels: np.ndarray) -> pd.DataFrame:
-    """One row per network: its end point and what it is."""
+def _restart_rows(exp, nets: Networks, s: Stretches, curv: landscape.Curvature, levels: np.ndarray,
+                  units: tuple[np.ndarray, np.ndarray] | None) -> pd.DataFrame:
+    """One row per network: its end point and what it is. units: (dead, linear) hidden
+    units of each network (``landscape.unit_activity``), None (NA) for other than ReLU."""
     curv = landscape.Curvature(*(np.asarray(a, float) for a in curv))
     solved_at = solved_at_checkpoints(exp, s)[1:]  # (C, M)
     final, mid = s.losses[-1].astype(float), exp.checkpoints // 2
     with np.errstate(invalid="ignore", divide="ignore"):
-        loss_drop = (s.losses[mid] - final) / np.maximum(final, np.finfo(np.float32).tiny)
+        loss_drop = (s.losses[mid] - final) / np.maximum(final, np.finfo(s.losses.dtype).tiny)
     finite = ~s.diverged & np.isfinite(final) & np.isfinite(curv.grad_norm) & np.isfinite(curv.min_eig)
     status = landscape.classify(solved_at[-1], finite, curv.grad_norm, curv.min_eig, curv.max_eig,
                                 loss_drop, exp.grad_tol, exp.hess_tol, exp.fall_tol)
@@ -78,6 +92,7 @@ def _restart_rows(exp, nets: Networks, s: Stretches, curv: landscape.Curvature, 
         "loss_mid": s.losses[mid].astype(float), "loss_drop": loss_drop, "weight_norm": curv.weight_norm,
         "weight_norm_mid": s.weight_norm[mid].astype(float), "solved_mid": solved_at[mid - 1],
         "first_solved_step": first_step, "nearest_level": nearest_level(final, levels),
+        "dead_units": pd.NA if units is None else units[0], "linear_units": pd.NA if units is None else units[1],
     })
 
 
@@ -88,4 +103,15 @@ def _checkpoint_rows(exp, nets: Networks, s: Stretches) -> pd.DataFrame:
     return pd.DataFrame({
         "part": "restarts", "kind": "checkpoint", "width": np.repeat(nets.widths, len(steps)),
         "step": np.tile(steps, len(nets.widths)), "solved_count": counts.T.ravel(), "restarts_run": nets.restarts,
+    })
+
+
+def _trace_rows(exp, nets: Networks, s: Stretches) -> pd.DataFrame:
+    """Loss and weight norm of every network after every stretch (step 0: the initial weights)."""
+    steps = np.arange(exp.checkpoints + 1) * (exp.steps // exp.checkpoints)
+    pop, C1 = nets.population, len(steps)
+    return pd.DataFrame({
+        "part": "restarts", "kind": "trace", "width": np.repeat(np.repeat(nets.widths, nets.restarts), C1),
+        "restart": np.repeat(pop.restart_ids, C1), "step": np.tile(steps, len(pop.restart_ids)),
+        "loss": s.losses.T.ravel().astype(float), "weight_norm": s.weight_norm.T.ravel().astype(float),
     })

@@ -2,8 +2,10 @@
 stuck runs are, what restarts cost against brute force, and the grid search.
 
 ``summarize(df, exp)`` works on one run's rows (``compute``'s output). The tidy table
-has one row per quantity and (task, n, hidden, width), plus ``level`` for the counts of
-stuck runs at each plateau loss.
+has one row per quantity and (task, n, hidden, width), plus ``level`` for the stuck runs
+at each plateau loss: their count, their median excess loss above the level and weight
+norm at T/2 and T, and (ReLU) their dead and always-active hidden units. Best of K
+restarts is measured on disjoint groups of K restarts (``BEST_OF``).
 """
 
 from __future__ import annotations
@@ -43,6 +45,28 @@ QUANTITIES = {  # short name -> the quantity's words in summary.csv
     "bruteforce_log2_rounds": "log2 of the rounds of brute force over 64-bit weights (64 x weights)",
 }
 AT_LEVEL = "local_min or saddle_or_plateau runs at this plateau loss level"
+LEVEL_QUANTITIES = {  # per plateau level: short name -> words (the runs: local_min or saddle_or_plateau there)
+    "excess_mid": "runs at this level: median excess loss above the level at T/2 (mid-training)",
+    "excess_end": "runs at this level: median excess loss above the level at T (the end)",
+    "norm_mid": "runs at this level: median weight norm at T/2",
+    "norm_end": "runs at this level: median weight norm at T",
+    "with_dead": "runs at this level (relu): with at least one dead hidden unit (input sum <= 0 at every point)",
+    "all_dead": "runs at this level (relu): every hidden unit dead",
+    "dead_or_linear": "runs at this level (relu): every hidden unit dead or always active (input sum > 0 at every point)",
+    "dead_median": "runs at this level (relu): median number of dead hidden units",
+    "linear_median": "runs at this level (relu): median number of always-active hidden units",
+}
+BEST_OF = (1, 2, 3, 5, 10)  # K of the best-of-K rows, measured on floor(R / K) disjoint groups of K restarts
+
+
+def best_of_quantities(k: int) -> dict[str, str]:
+    """The best-of-K quantities of one K: short name -> words."""
+    what = f"best of {k} restarts, {k} disjoint restarts per group"
+    return {"groups": f"{what}: groups", "groups_solved": f"{what}: groups with a solved restart",
+            "fraction": f"{what}: fraction of groups with a solved restart",
+            "low95": f"{what}: fraction, 95% Wilson interval, low end",
+            "high95": f"{what}: fraction, 95% Wilson interval, high end",
+            "geometric": f"best of {k} restarts: 1 - (1 - p)^{k}, p = fraction of all restarts solved"}
 
 
 def level_name(value: float) -> str:
@@ -80,16 +104,101 @@ def restart_quantities(g: pd.DataFrame, exp) -> tuple[dict, dict]:
     return q, stuck.nearest_level.dropna().value_counts().sort_index().to_dict()
 
 
+def level_quantities(g: pd.DataFrame) -> dict[float, dict]:
+    """Per plateau level of the stuck finite runs of one (task, n, hidden, width): the
+    quantities of ``LEVEL_QUANTITIES`` (the ReLU ones only where dead_units is recorded)."""
+    stuck = g[g.status.isin(STUCK) & g.nearest_level.notna()]
+    out = {}
+    for level, r in stuck.groupby("nearest_level"):
+        q = {"excess_mid": (r.loss_mid - level).median(), "excess_end": (r.final_loss - level).median(),
+             "norm_mid": r.weight_norm_mid.median(), "norm_end": r.weight_norm.median()}
+        if "dead_units" in r and r.dead_units.notna().all():
+            dead, linear = r.dead_units.astype(int), r.linear_units.astype(int)
+            q |= {"with_dead": int((dead > 0).sum()), "all_dead": int((dead == r.width).sum()),
+                  "dead_or_linear": int((dead + linear == r.width).sum()), "dead_median": float(dead.median()),
+                  "linear_median": float(linear.median())}
+        out[float(level)] = q
+    return out
+
+
+def best_of_k(g: pd.DataFrame, ks=BEST_OF) -> dict[int, dict]:
+    """Per K (<= the restarts): the restarts of one (task, n, hidden, width), in restart
+    order, split into disjoint groups of K; groups with a solved restart, their fraction with
+    its 95% Wilson interval, and 1 - (1 - p)^K for comparison (``best_of_quantities``)."""
+    solved = g.sort_values("restart").solved.astype(bool).values
+    p = solved.mean()
+    out = {}
+    for k in (k for k in ks if k <= len(solved)):
+        groups, wins = stats.best_of_k_disjoint(solved, k)
+        low, high = stats.wilson_interval(wins, groups)
+        out[k] = {"groups": groups, "groups_solved": wins, "fraction": wins / groups, "low95": float(low),
+                  "high95": float(high), "geometric": float(stats.best_of_k_geometric(p, [k])[0])}
+    return out
+
+
 def _restarts(runs: pd.DataFrame, exp, rows: list) -> dict[str, pd.DataFrame]:
     """The tidy rows of the restarts part (added to ``rows``), and its headline tables."""
-    per_net = []
+    per_net, per_level, per_k = [], [], []
     for key, g in runs.groupby(KEYS, sort=False):  # in the run's order: hidden as in exp.hidden
         keys = dict(zip(KEYS, key))
         q, levels = restart_quantities(g, exp)
         rows += [dict(part="restarts", quantity=QUANTITIES[k], **keys, value=v) for k, v in q.items()]
         rows += [dict(part="restarts", quantity=AT_LEVEL, **keys, level=lv, value=c) for lv, c in levels.items()]
+        for lv, lq in level_quantities(g).items():
+            rows += [dict(part="restarts", quantity=LEVEL_QUANTITIES[k], **keys, level=lv, value=v)
+                     for k, v in lq.items()]
+            per_level.append({**keys, "level": level_name(lv), "runs": levels[lv], **lq})
+        for k, kq in best_of_k(g).items():
+            words = best_of_quantities(k)
+            rows += [dict(part="restarts", quantity=words[name], **keys, value=v) for name, v in kq.items()]
+            per_k.append({**keys, "K": k, **kq})
         per_net.append({**keys, **q, **{f"at {level_name(lv)}": c for lv, c in levels.items()}})
-    return _restart_headlines(pd.DataFrame(per_net), exp)
+    return _restart_headlines(pd.DataFrame(per_net), exp) | _level_headlines(pd.DataFrame(per_level), exp) | \
+        _best_of_headline(pd.DataFrame(per_k), pd.DataFrame(per_net), exp)
+
+
+def _level_headlines(table: pd.DataFrame, exp) -> dict[str, pd.DataFrame]:
+    """table: one row per (task, n, hidden, width, level) of stuck runs -> how their excess
+    loss and weight norm moved from T/2 to T; for ReLU, their dead and always-active units."""
+    if table.empty:
+        return {}
+    mid, end = exp.steps // exp.checkpoints * (exp.checkpoints // 2), exp.steps
+    out = {}
+    trend = table[KEYS + ["level", "runs", "excess_mid", "excess_end", "norm_mid", "norm_end"]]
+    out[f"restarts: the stuck runs at each plateau level: median excess loss above the level and median weight "
+        f"norm at step {mid} (T/2) and {end} (T)"] = trend.rename(columns={
+            "excess_mid": f"excess loss @{mid}", "excess_end": f"excess loss @{end}",
+            "norm_mid": f"weight norm @{mid}", "norm_end": f"weight norm @{end}"})
+    if "with_dead" in table:
+        relu = table[table.with_dead.notna()]
+        if len(relu):
+            out["restarts: the stuck relu runs at each plateau level by their hidden units at the end: dead (input "
+                "sum <= 0 at every training point), always active (> 0 at every point: linear there)"] = \
+                relu[KEYS + ["level", "runs", "with_dead", "all_dead", "dead_or_linear", "dead_median",
+                             "linear_median"]].astype({c: int for c in ("with_dead", "all_dead", "dead_or_linear")}
+                                                      ).rename(columns={
+                    "with_dead": "with a dead unit", "all_dead": "all dead", "dead_or_linear": "all dead or linear",
+                    "dead_median": "dead (median)", "linear_median": "linear (median)"})
+    return out
+
+
+def _best_of_headline(per_k: pd.DataFrame, per_net: pd.DataFrame, exp) -> dict[str, pd.DataFrame]:
+    """The measured best of K (disjoint groups) of every (task, n, hidden, width) with a
+    stuck run, against 1 - (1 - p)^K: the fraction per K, and for how many K the 95%
+    Wilson interval holds 1 - (1 - p)^K."""
+    if per_k.empty:
+        return {}
+    stuck = per_net.loc[per_net.stuck > 0, KEYS]
+    per_k = per_k.merge(stuck, on=KEYS)
+    if per_k.empty:
+        return {}
+    table = per_k.pivot(index=KEYS, columns="K", values="fraction").round(3)
+    table.columns = [f"K = {k}" for k in table.columns]
+    inside = (per_k.low95 <= per_k.geometric) & (per_k.geometric <= per_k.high95)
+    held = per_k.assign(inside=inside).groupby(KEYS).inside.agg(lambda v: f"{int(v.sum())} of {len(v)}")
+    table = table.join(held.rename("1-(1-p)^K in the 95% interval")).reindex(pd.MultiIndex.from_frame(stuck))
+    return {f"restarts: best of K measured: the {exp.restarts} restarts split into disjoint groups of K, the fraction "
+            "of groups with a solved restart (rows with a stuck run)": table.reset_index()}
 
 
 def _restart_headlines(table: pd.DataFrame, exp) -> dict[str, pd.DataFrame]:

@@ -11,6 +11,7 @@ hidden activation. The article task is the one architecture of
 
 from __future__ import annotations
 
+import contextlib
 from typing import NamedTuple
 
 import jax
@@ -28,6 +29,13 @@ from experiments.schema import as_list
 OUTPUT = "sigmoid"
 ARTICLE_POINTS = 16
 ARTICLE_WIDTH = 2  # the article's hidden layers hold 2 neurons each
+DTYPES = {"float32": np.float32, "float64": np.float64}
+
+
+def precision(exp):
+    """The context the restarts train and are examined in: JAX's float64 switched on
+    (``jax.enable_x64``, for the call only) when exp.dtype is float64; nothing for float32."""
+    return jax.enable_x64(True) if exp.dtype == "float64" else contextlib.nullcontext()
 
 
 def task_data(task: str, n: int, seed: int) -> tuple[np.ndarray, np.ndarray, str]:
@@ -61,9 +69,12 @@ class Networks(NamedTuple):
     def population(self) -> Population:
         return Population.of(self.sizes, self.restarts)
 
-    def initial_params(self, key: jax.Array, init: str, scale: float | None) -> Params:
-        """The key rule's initial weights of every network, padded, masked; leading axis M."""
+    def initial_params(self, key: jax.Array, init: str, scale: float | None, dtype=np.float32) -> Params:
+        """The key rule's initial weights of every network, padded, masked; leading axis M.
+        Drawn in float32 and converted (exactly) to ``dtype``: a float64 run starts from
+        the float32 run's weights (float64 needs ``precision``'s context)."""
         params = init_population(key, self.population, init, scale, jnp.float32)
+        params = jax.tree.map(lambda p: p.astype(dtype), params)
         if self.mask is None:
             return params
         return jax.tree.map(lambda p, m: p * jnp.asarray(m, p.dtype)[None], params, self.mask)
