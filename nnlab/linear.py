@@ -167,6 +167,17 @@ def aligned_balanced_params(V: np.ndarray, U: np.ndarray, u0: Sequence[float], d
     return [{"W": W, "b": np.zeros(W.shape[1])} for W in layers]
 
 
+def random_init_scale(u0: float, dim: int, depth: int) -> float:
+    """Std sigma of i.i.d. normal (dim, dim) layers that gives every mode strength an RMS of u0.
+
+    For unit vectors v, r and L independent layers with N(0, sigma^2) entries,
+    ``E (v^T W_1 ... W_L r)^2 = dim^(L-1) sigma^(2L)``; so
+    ``sigma = (u0^2 / dim^(L-1))^(1/(2L))``. Such a start is small but neither aligned with
+    the teacher's modes nor exactly balanced (W_l^T W_l - W_{l+1} W_{l+1}^T = O(sigma^2)).
+    """
+    return float((u0**2 / dim ** (depth - 1)) ** (1.0 / (2 * depth)))
+
+
 def mode_strengths(params: Params, V: np.ndarray, U: np.ndarray) -> np.ndarray:
     """u_a = V[:, a]^T (W_1 ... W_L) U[:, a] for every mode a: (modes,)."""
     W = flatten(params)["W"]

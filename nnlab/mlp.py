@@ -10,7 +10,6 @@ widths are expressed.
 
 from __future__ import annotations
 
-import functools
 from collections.abc import Sequence
 
 import jax

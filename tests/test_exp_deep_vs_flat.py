@@ -34,8 +34,8 @@ TINY = [
     "exp.matmul_n=[2]", "exp.matmul_lambdas=[0.001,0.002]", "exp.matmul_samples=2", "exp.square_widths=[7]",
     "exp.square_restarts=2", "exp.square_steps=3",
 ]
-FIGURES = {"flatten", "factorizations", "gate", "neurons", "dynamics", "l4", "matmul_counts", "matmul_error",
-           "matmul_square"}
+FIGURES = {"flatten", "factorizations", "gate", "neurons", "dynamics", "dynamics_random", "l4", "matmul_counts",
+           "matmul_error", "matmul_square"}
 HEADLINES = ["flatten", "factorizations: weights", "factorizations: the Hadamard", "multiplication: the 4-neuron",
              "multiplication: the product", "dynamics", "l4", "matmul: n x n", "matmul: the article's claim",
              "matmul: least width", "matmul: the square nets"]
@@ -126,13 +126,14 @@ def test_rows_of_every_part(computed, tiny_exp):
     dyn = df[df.part == "dynamics"]
     modes = dyn[dyn.kind == "mode"]
     assert {"depth", "s", "u0", "lr", "step", "u_sim", "u_theory"} <= set(modes.columns)
-    assert len(modes) == 3 * 2 * 21  # depths x modes x (records + 1)
-    two = modes[modes.depth == 2]
+    assert len(modes) == 2 * 3 * 2 * 21  # inits (aligned, random) x depths x modes x (records + 1)
+    aligned = modes[modes.init == "aligned"]
+    two = aligned[aligned.depth == 2]
     assert ((two.u_sim - two.u_theory).abs() / two.s).max() < 0.05
-    assert ((modes.u_sim - modes.u_gd).abs() / modes.s).max() < 1e-4
+    assert ((aligned.u_sim - aligned.u_gd).abs() / aligned.s).max() < 1e-4
     assert modes[modes.depth == 3].u_theory.isna().all()
     l4 = dyn[dyn.kind == "l4"]
-    assert len(l4) == 4 and set(l4.depth) == {1, 2}
+    assert len(l4) == 3 * 4 and set(l4.depth) == {1, 2} and set(l4.problem) == {0, 1, 2}  # l4_problems: 3
 
 
 def test_gate_slope_is_two(computed, tiny_exp):

@@ -12,14 +12,17 @@ Parts (``exp.part``, a name or a list; every row carries a ``part`` column):
   deep linear net and a dense one-layer net trained on the transform from data.
 * ``multiplication``: the 4-neuron gate of Lin, Tegmark & Rolnick (2017), its
   error vs the input scale lambda (fitted log-log slope); the product of n inputs
-  as a deep tree of gates vs the narrowest single hidden layer that reaches each
-  target error when trained (every n, width and restart in one ``nnlab.train``
-  call, a population of architectures [n, w, 1]).
+  as a deep tree of gates (4(n-1) gate neurons plus carries) vs the narrowest single
+  hidden layer that SGD trained to each target error (an upper estimate; every n, width
+  and restart in one ``nnlab.train`` call, a population of architectures [n, w, 1]); and
+  at matched error the explicit constructions, swept over lambda in float64: the tree,
+  a carry-free tree of 2- and 3-input blocks (4(n-1)) and the 2^n-neuron single layer.
 * ``dynamics``: full-batch GD on deep linear nets of depth 1..4 from a small,
-  balanced init aligned with a linear teacher's modes: simulated mode strengths
-  against the closed form of Saxe et al. (2014) and the exact GD recursion; and the
-  l4-loss regression of Arora, Cohen & Hazan (2018), depth 1 vs 2 vs 3, each at
-  its best step size from a grid, steps to reach the target loss.
+  balanced init aligned with a linear teacher's modes, and from small random weights
+  (``dyn_init``): simulated mode strengths against the closed form of Saxe et al.
+  (2014) and the exact GD recursion; and the l4-loss regression of Arora, Cohen &
+  Hazan (2018) on ``l4_problems`` problems, depth 1 vs 2 vs 3, each at its best step
+  size from a grid, steps to reach the target loss and the speed-up over depth 1.
 * ``matmul``: n x n matrix multiplication (n = 2^k) by nets of multiplication gates:
   the naive and Strassen's algorithm, each flat (one hidden layer) and deep (the
   recursion layer by layer); exact counts of gate neurons, all neurons, weights and
@@ -79,6 +82,12 @@ SCHEMA = {
     "product_lr": Field(float, positive=True, help="constant step size at width <= 8; times 8/width above"),
     "product_target": Field(float, positive=True, many=True,
                             help="test errors (MSE / variance of the product) to reach; one shallow line each"),
+    "product_tree_lambdas": Field(float, low=1e-6, high=10.0, many=True,
+                                  help="input scales of the trees' sweep (gates, and 2- and 3-input blocks)"),
+    "product_shallow_lambdas": Field(float, low=1e-6, high=10.0, many=True,
+                                     help="input scales of the sweep of the 2^n-neuron one-hidden-layer construction"),
+    "product_match_targets": Field(float, positive=True, many=True,
+                                   help="test errors at which the constructions' neurons are compared (float64)"),
     # dynamics
     "dyn_depths": Field(int, low=1, high=16, many=True),
     "dyn_s": Field(float, positive=True, high=1e3, many=True, help="the teacher's singular values, one mode each"),
@@ -87,7 +96,10 @@ SCHEMA = {
     "dyn_steps": Field(int, low=1, high=10_000_000),
     "dyn_records": Field(int, low=1, high=100_000, help="recorded steps (one call of nnlab.train each)"),
     "dyn_samples": Field(int, low=1, high=1_000_000, help="whitened training inputs (>= number of modes)"),
+    "dyn_init": Field(str, choices=("aligned", "random"), many=True,
+                      help="aligned, balanced start (the closed form is exact) and/or small random weights"),
     "l4_depths": Field(int, low=1, high=16, many=True),
+    "l4_problems": Field(int, low=1, high=1000, help="regression problems (draws of features, weights, noise) per seed"),
     "l4_dim": Field(int, low=1, high=10_000),
     "l4_samples": Field(int, low=2, high=1_000_000),
     "l4_noise": Field(float, positive=True, help="std of the label noise (keeps the optimal loss > 0)"),
