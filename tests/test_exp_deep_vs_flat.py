@@ -1,13 +1,11 @@
 """End to end: the deep_vs_flat experiment at tiny sizes, its contract (summarize and figures
 on compute's own output), its config checks and its analysis over seeds."""
 
-from pathlib import Path
 
 import matplotlib.pyplot as plt
 import numpy as np
 import pandas as pd
 import pytest
-import yaml
 
 import experiments.run
 from nnlab import bilinear as BL
@@ -19,6 +17,7 @@ from experiments.deep_vs_flat import matmul
 from experiments.deep_vs_flat.gate import float64_forward
 from experiments.results import load_results
 from experiments.schema import ConfigError
+from expcheck import assert_contract, assert_yaml_keys_are_the_schema, compose_tiny, run_seeds
 
 TINY = [
     "exp.flatten_depths=[1,3]", "exp.flatten_trials=2", "exp.flatten_max_width=6",
@@ -42,18 +41,12 @@ HEADLINES = ["flatten", "factorizations: weights", "factorizations: the Hadamard
 
 
 def test_yaml_keys_are_the_schema():
-    conf = yaml.safe_load((Path(__file__).resolve().parents[1] / "conf/exp/deep_vs_flat.yaml").read_text())
-    assert conf["name"] == "deep_vs_flat"
-    assert set(conf) - {"name"} == set(E.SCHEMA)
+    assert_yaml_keys_are_the_schema("deep_vs_flat", E.SCHEMA)
 
 
 @pytest.fixture(scope="module")
 def tiny_exp():
-    from hydra import compose, initialize_config_dir
-
-    conf = str(Path(__file__).resolve().parents[1] / "conf")
-    with initialize_config_dir(config_dir=conf, version_base="1.3"):
-        return compose("config", overrides=["+exp=deep_vs_flat", "progress=false", *TINY])
+    return compose_tiny("deep_vs_flat", TINY)
 
 
 @pytest.fixture(scope="module")
@@ -65,33 +58,17 @@ def computed(tiny_exp):
 @pytest.fixture(scope="module")
 def tiny_run(tiny_exp, tmp_path_factory):
     """Two seeds of the tiny config through the runner, each in its own run directory."""
-    root = tmp_path_factory.mktemp("deep_vs_flat")
-    for seed in (0, 1):
-        cfg = tiny_exp.copy()
-        cfg.seed = seed
-        assert experiments.run.run(cfg, root / f"seed{seed}", verbose=False) is not None
-    return root
+    return run_seeds(tiny_exp, tmp_path_factory.mktemp("deep_vs_flat"))
 
 
 def test_summarize_and_figures_work_on_compute_output(computed, tiny_exp):
-    assert not {"seed", "exp", "run_dir"} & set(computed.columns)
-    assert not [c for c in computed.columns if c.startswith("exp.")]
-    assert set(computed.part) == set(E.PARTS) and computed.kind.notna().all()
-    summary = E.summarize(computed, tiny_exp.exp)
-    assert [next(t for t in summary.headline if t.startswith(h)) for h in HEADLINES]
-    assert len(summary.headline) == len(HEADLINES)
+    summary = assert_contract(E, computed, tiny_exp.exp, HEADLINES, FIGURES)
     table = summary.table
-    assert list(table.columns[:2]) == ["part", "quantity"] and table.value.dtype == float
-    assert set(table.part) == set(E.PARTS)
     product = next(t for title, t in summary.headline.items() if title.startswith("multiplication: the product"))
     assert product.n.tolist() == [2, 3] and product["tree neurons"].tolist() == [4, 9]
     assert {"shallow width, error <= 0.5", "shallow width, error <= 0.1"} <= set(product.columns)
     tree = table[table.quantity == "hidden neurons of the deep tree of gates"]
     assert tree.set_index("n").value.to_dict() == {2: 4.0, 3: 9.0}
-    figs = E.figures(computed, tiny_exp.exp)
-    assert set(figs) == FIGURES
-    for fig in figs.values():
-        plt.close(fig)
 
 
 def test_rows_of_every_part(computed, tiny_exp):

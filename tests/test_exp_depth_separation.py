@@ -2,14 +2,12 @@
 figures on compute's own output), the exact checks of its constructions and bounds, its
 config checks and its analysis over seeds."""
 
-from pathlib import Path
 
 import jax
 import matplotlib.pyplot as plt
 import numpy as np
 import pandas as pd
 import pytest
-import yaml
 
 import experiments.run
 from experiments import analyze
@@ -17,6 +15,7 @@ from experiments import depth_separation as E
 from experiments.depth_separation import common, compositional, regions, sawtooth
 from experiments.results import load_results
 from experiments.schema import ConfigError
+from expcheck import assert_contract, assert_yaml_keys_are_the_schema, compose_tiny, run_seeds
 from nnlab import sawtooth as ST
 from nnlab.population import Population, init_population, unpad
 
@@ -36,18 +35,12 @@ HEADLINES = ["sawtooth: t^k as k layers", "sawtooth: any shallow relu net", "saw
 
 
 def test_yaml_keys_are_the_schema():
-    conf = yaml.safe_load((Path(__file__).resolve().parents[1] / "conf/exp/depth_separation.yaml").read_text())
-    assert conf["name"] == "depth_separation"
-    assert set(conf) - {"name"} == set(E.SCHEMA)
+    assert_yaml_keys_are_the_schema("depth_separation", E.SCHEMA)
 
 
 @pytest.fixture(scope="module")
 def tiny_exp():
-    from hydra import compose, initialize_config_dir
-
-    conf = str(Path(__file__).resolve().parents[1] / "conf")
-    with initialize_config_dir(config_dir=conf, version_base="1.3"):
-        return compose("config", overrides=["+exp=depth_separation", "progress=false", *TINY])
+    return compose_tiny("depth_separation", TINY)
 
 
 @pytest.fixture(scope="module")
@@ -59,28 +52,11 @@ def computed(tiny_exp):
 @pytest.fixture(scope="module")
 def tiny_run(tiny_exp, tmp_path_factory):
     """Two seeds of the tiny config through the runner, each in its own run directory."""
-    root = tmp_path_factory.mktemp("depth_separation")
-    for seed in (0, 1):
-        cfg = tiny_exp.copy()
-        cfg.seed = seed
-        assert experiments.run.run(cfg, root / f"seed{seed}", verbose=False) is not None
-    return root
+    return run_seeds(tiny_exp, tmp_path_factory.mktemp("depth_separation"))
 
 
 def test_summarize_and_figures_work_on_compute_output(computed, tiny_exp):
-    assert not {"seed", "exp", "run_dir"} & set(computed.columns)
-    assert not [c for c in computed.columns if c.startswith("exp.")]
-    assert set(computed.part) == set(E.PARTS) and computed.kind.notna().all()
-    summary = E.summarize(computed, tiny_exp.exp)
-    assert [next(t for t in summary.headline if t.startswith(h)) for h in HEADLINES]
-    assert len(summary.headline) == len(HEADLINES)
-    table = summary.table
-    assert list(table.columns[:2]) == ["part", "quantity"] and table.value.dtype == float
-    assert set(table.part) == set(E.PARTS)
-    figs = E.figures(computed, tiny_exp.exp)
-    assert set(figs) == FIGURES
-    for fig in figs.values():
-        plt.close(fig)
+    assert_contract(E, computed, tiny_exp.exp, HEADLINES, FIGURES)
 
 
 def test_the_construction_is_exact(computed):

@@ -1,17 +1,16 @@
 """End to end: the universal_approximation experiment at tiny sizes, its contract (summarize and
 figures on compute's own output), theory held against simulation in its rows, its config checks."""
 
-from pathlib import Path
 
 import matplotlib.pyplot as plt
 import numpy as np
 import pandas as pd
 import pytest
-import yaml
 
 import experiments.run
 from experiments import universal_approximation as E
 from experiments.schema import ConfigError
+from expcheck import assert_contract, assert_yaml_keys_are_the_schema, compose_tiny
 
 TINY = [
     "exp.cons_d=[1,2,3]", "exp.cons_eps=[0.2,0.1]", "exp.cons_max_work=1e4", "exp.test_points=1024",
@@ -26,18 +25,12 @@ HEADLINES = ["construction: neurons", "construction: the targets", "width: one h
 
 
 def test_yaml_keys_are_the_schema():
-    conf = yaml.safe_load((Path(__file__).resolve().parents[1] / "conf/exp/universal_approximation.yaml").read_text())
-    assert conf["name"] == "universal_approximation"
-    assert set(conf) - {"name"} == set(E.SCHEMA)
+    assert_yaml_keys_are_the_schema("universal_approximation", E.SCHEMA)
 
 
 @pytest.fixture(scope="module")
 def tiny_exp():
-    from hydra import compose, initialize_config_dir
-
-    conf = str(Path(__file__).resolve().parents[1] / "conf")
-    with initialize_config_dir(config_dir=conf, version_base="1.3"):
-        return compose("config", overrides=["+exp=universal_approximation", "progress=false", *TINY])
+    return compose_tiny("universal_approximation", TINY)
 
 
 @pytest.fixture(scope="module")
@@ -47,21 +40,10 @@ def computed(tiny_exp):
 
 
 def test_summarize_and_figures_work_on_compute_output(computed, tiny_exp):
-    assert not {"seed", "exp", "run_dir"} & set(computed.columns)
-    assert not [c for c in computed.columns if c.startswith("exp.")]
-    assert set(computed.part) == set(E.PARTS) and computed.kind.notna().all()
-    summary = E.summarize(computed, tiny_exp.exp)
-    assert all(sum(t.startswith(h) for t in summary.headline) == HEADLINES.count(h) for h in HEADLINES)
-    assert len(summary.headline) == len(HEADLINES)
+    summary = assert_contract(E, computed, tiny_exp.exp, HEADLINES, FIGURES)
     table = summary.table
-    assert list(table.columns[:2]) == ["part", "quantity"] and table.value.dtype == float
-    assert set(table.part) == set(E.PARTS)
     neurons = table[table.quantity == "hidden neurons of the construction"]
     assert neurons[(neurons.d == 3) & (neurons.eps == 0.1)].value.item() == 3 * 4 + 5**3
-    figs = E.figures(computed, tiny_exp.exp)
-    assert set(figs) == FIGURES
-    for fig in figs.values():
-        plt.close(fig)
 
 
 def test_construction_rows_keep_their_bounds(computed, tiny_exp):
