@@ -20,6 +20,7 @@ import pandas as pd
 
 import nnlab
 from nnlab import multiply as MU
+from nnlab import sign_products as SP
 from experiments.plotting import seed_band
 from experiments.schema import as_list
 from experiments.deep_vs_flat.gate import float32_forward, float64_forward
@@ -91,9 +92,9 @@ CONSTRUCTIONS = {  # kind -> (label, builder)
     "tree_construction": ("tree of gates", lambda n, lam, exp: MU.product_tree(n, lam, exp.gate_activation,
                                                                                   exp.gate_bias)),
     "tree23_construction": ("tree of 2- and 3-input blocks",
-                            lambda n, lam, exp: MU.product_tree23(n, lam, exp.gate_activation)),
+                            lambda n, lam, exp: SP.product_tree23(n, lam, exp.gate_activation)),
     "shallow_construction": ("one hidden layer, 2^n construction",
-                             lambda n, lam, exp: MU.shallow_product(n, lam, exp.gate_activation)),
+                             lambda n, lam, exp: SP.shallow_product(n, lam, exp.gate_activation)),
 }
 COUNT_NS = range(2, 13)  # the neuron counts tabulated in the summary
 
@@ -101,7 +102,7 @@ COUNT_NS = range(2, 13)  # the neuron counts tabulated in the summary
 def _construction_rows(exp, seed: int) -> list[dict]:
     """The three constructions for each n and lambda (kinds in ``CONSTRUCTIONS``): the normalised
     test MSE in float64 (numpy, ``test_error``) and through ``nnlab.forward`` in float32; the
-    shallow one with the leading term of its expansion (``MU.shallow_error_mse``)."""
+    shallow one with the leading term of its expansion (``SP.shallow_error_mse``)."""
     ns = as_list(exp.product_n)
     x = np.random.default_rng([seed, 6]).uniform(-1, 1, size=(TEST_POINTS, max(ns)))
     sweeps = {"tree_construction": as_list(exp.product_tree_lambdas),
@@ -122,8 +123,8 @@ def _construction_rows(exp, seed: int) -> list[dict]:
                            test_error=e64 if np.isfinite(e64) else np.inf,
                            test_error_f32=e32 if np.isfinite(e32) else np.inf)
                 if kind == "shallow_construction":
-                    bias = MU.best_bias_order(exp.gate_activation, n)
-                    row |= dict(bias=bias, test_error_theory=MU.shallow_error_mse(n, exp.gate_activation, bias, lam))
+                    bias = SP.best_bias_order(exp.gate_activation, n)
+                    row |= dict(bias=bias, test_error_theory=SP.shallow_error_mse(n, exp.gate_activation, bias, lam))
                 out.append(row)
     return out
 
@@ -168,9 +169,9 @@ def _count_summary() -> list[dict]:
                      reference=MU.tree_neurons(n)),
                 dict(key, quantity="hidden layers of the tree of gates", value=int(np.ceil(np.log2(n)))),
                 dict(key, quantity="hidden neurons of the tree of 2- and 3-input blocks (no carries)",
-                     value=MU.tree23_neurons(n), reference=gates),
+                     value=SP.tree23_neurons(n), reference=gates),
                 dict(key, quantity="hidden layers of the tree of 2- and 3-input blocks",
-                     value=len(MU.tree23_layers(n))),
+                     value=len(SP.tree23_layers(n))),
                 dict(key, quantity="hidden neurons of the one-hidden-layer construction, 2^n", value=2**n)]
     return out
 
@@ -202,8 +203,8 @@ def _construction_summary(d: pd.DataFrame, exp) -> tuple[list[dict], dict[int, d
                         dict(key, quantity="largest lambda of the sweep reaching the target test error (float64)",
                              value=lam)]
                 if kind == "shallow_construction":
-                    bias = MU.best_bias_order(act, n)
-                    out[-1]["reference"] = float((target / MU.shallow_error_mse(n, act, bias, 1.0)) ** 0.25)
+                    bias = SP.best_bias_order(act, n)
+                    out[-1]["reference"] = float((target / SP.shallow_error_mse(n, act, bias, 1.0)) ** 0.25)
                     out[-1]["note"] = "reference: lambda from the leading term C_n^2 lam^4 (3n/7 + 9n(n-1)/25)"
             col[f"lambda for {target:g}: " + " / ".join(SHORT[k] for k in lams)] = " / ".join(
                 f"{v:.2g}" if np.isfinite(v) else "-" for v in lams.values())
@@ -239,7 +240,7 @@ def summary(d: pd.DataFrame, exp) -> tuple[list[dict], dict]:
         t = tree[tree.n == n]
         if len(t):
             neurons, error = int(t.neurons.iloc[0]), float(t.test_error.iloc[0])
-            row |= {"tree neurons": neurons, "carries": MU.tree_carries(n), "2-3 tree neurons": MU.tree23_neurons(n),
+            row |= {"tree neurons": neurons, "carries": MU.tree_carries(n), "2-3 tree neurons": SP.tree23_neurons(n),
                     "tree test error": error}
             out += [dict(key, quantity="hidden neurons of the deep tree of gates", value=neurons,
                          reference=4 * (n - 1) + MU.tree_carries(n),
