@@ -1,5 +1,6 @@
 """The benchmark runs (--quick) and reports finite, positive numbers; never a timed assertion."""
 
+import os
 import subprocess
 import sys
 
@@ -38,3 +39,17 @@ def test_flop_count_by_hand():
     assert sweep.architectures == [(5, h, 1) for h in sweep.widths]  # each width at its true size
     assert workload_flops(sweep) == sum(sweep.restarts * sweep.steps * flops_per_restart_step((5, h, 1), 32)
                                            for h in sweep.widths)
+
+
+def test_on_two_devices_both_sides_shard_and_agree(tmp_path):
+    """With two (host) devices the reference's networks are split over both, like nnlab's: the run
+    reports 2 devices and every side still trains to the same losses."""
+    env = dict(os.environ, XLA_FLAGS="--xla_force_host_platform_device_count=2", JAX_PLATFORMS="cpu")
+    done = subprocess.run([sys.executable, "-m", "experiments.bench", "--quick", "--repeats", "1", "--only", "W1,W4",
+                           "--out", str(tmp_path)], capture_output=True, text=True, timeout=600, env=env)
+    assert done.returncode == 0, done.stderr[-3000:]
+    assert "2 cpu device(s)" in done.stdout
+    df = pd.read_csv(tmp_path / "bench_quick.csv")
+    assert (df.devices == 2).all() and (df.platform == "cpu").all()
+    assert np.all(df[["nnlab_max_abs_loss_diff", "vmap_max_abs_loss_diff"]].to_numpy(float) < 1e-3)
+

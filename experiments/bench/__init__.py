@@ -49,12 +49,27 @@ def side_calls(w: Workload, key) -> dict:
     init = init_population(key, pop)
     mask = padding_mask(pop) if pop.padding else None
     keys = jax.vmap(jax.random.fold_in, (None, 0))(key, jnp.asarray(pop.restart_ids))
+    init, mask, keys = shard_networks((init, mask, keys))
     program = reference_program(w, masked=mask is not None)
     return {
         "nnlab": lambda: np.asarray(nnlab.train(key, w.x, w.y, **common).loss),
         "vmap": lambda: np.asarray(nnlab.train(key, w.x, w.y, engine="vmap", **common).loss),
         "reference": lambda: np.asarray(program(init, mask, keys, w.x, w.y, jnp.float32(w.lr))[1]),
     }
+
+
+def shard_networks(tree):
+    """Over several devices (GPUs, or ``XLA_FLAGS=--xla_force_host_platform_device_count=N``),
+    spread the leading network axis of every array over all of them, as ``nnlab.train`` does, so
+    that the reference's jit partitions its vmap the same way; unchanged on one device or when
+    the networks do not divide evenly."""
+    devices = jax.local_devices()
+    leaves = jax.tree.leaves(tree)
+    if len(devices) == 1 or any(a.shape[0] % len(devices) for a in leaves):
+        return tree
+    mesh = jax.sharding.Mesh(np.array(devices), ("networks",))
+    sharding = jax.sharding.NamedSharding(mesh, jax.sharding.PartitionSpec("networks"))
+    return jax.tree.map(lambda a: jax.device_put(a, sharding), tree)
 
 
 COMPILE_EVENTS = (  # what jax reports while it traces, lowers and compiles a program
@@ -158,7 +173,9 @@ def run(quick: bool = False, repeats: int | None = None, only: list[str] | None 
         raise SystemExit(f"--only {','.join(only)}: unknown workload; allowed: W1, W2, W3, W4, W5")
     load_start = load_average()
     peak = sgemm_peak(1024 if quick else 2048)
+    devices = jax.local_devices()
     log(f"machine: {cpu_model()}, {os.cpu_count()} cores, load {load_start:.2f}; "
+        f"{len(devices)} {devices[0].platform} device(s) ({devices[0].device_kind}); "
         f"float32 SGEMM peak {peak:.1f} GFLOP/s")
     rows = []
     for w in chosen:
@@ -168,6 +185,7 @@ def run(quick: bool = False, repeats: int | None = None, only: list[str] | None 
     df["peak_gflops"] = peak
     df["cpu"], df["cores"] = cpu_model(), os.cpu_count()
     df["load_start"], df["load_end"] = load_start, load_average()
+    df["platform"], df["devices"], df["device_kind"] = devices[0].platform, len(devices), devices[0].device_kind
     df["quick"], df["jax"] = quick, jax.__version__
     df["date"] = time.strftime("%Y-%m-%d %H:%M:%S")
     log(format_table(df))
