@@ -9,6 +9,7 @@ import pytest
 
 from nnlab import linear as LI
 from experiments.deep_vs_flat import dynamics, l4
+from expcheck import compose_tiny
 
 DYN = ["exp.part=dynamics", "exp.dyn_depths=[1,2,3]", "exp.dyn_s=[2.0,1.0]", "exp.dyn_steps=1200",
        "exp.dyn_records=24", "exp.dyn_lr=0.005", "exp.dyn_u0=0.01", "exp.dyn_samples=8",
@@ -49,11 +50,7 @@ def test_random_init_follows_the_key_rule():
 
 @pytest.fixture(scope="module")
 def dyn_rows():
-    from pathlib import Path
-    from hydra import compose, initialize_config_dir
-
-    with initialize_config_dir(config_dir=str(Path(__file__).resolve().parents[1] / "conf"), version_base="1.3"):
-        exp = compose("config", overrides=["+exp=deep_vs_flat", "progress=false", *DYN]).exp
+    exp = compose_tiny("deep_vs_flat", DYN).exp
     return exp, pd.DataFrame(dynamics.rows(exp, 0, False))
 
 
@@ -113,11 +110,7 @@ def test_half_time_and_shift():
 
 @pytest.fixture(scope="module")
 def l4_rows():
-    from pathlib import Path
-    from hydra import compose, initialize_config_dir
-
-    with initialize_config_dir(config_dir=str(Path(__file__).resolve().parents[1] / "conf"), version_base="1.3"):
-        exp = compose("config", overrides=["+exp=deep_vs_flat", "progress=false", *L4]).exp
+    exp = compose_tiny("deep_vs_flat", L4).exp
     return exp, pd.DataFrame(l4.rows(exp, 0, False))
 
 
