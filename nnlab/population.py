@@ -132,3 +132,82 @@ def pad(params: Params, padded: Sequence[int]) -> Params:
         W, bias = jnp.asarray(layer["W"]), jnp.asarray(layer["b"])
         out.append({"W": jnp.pad(W, ((0, a - W.shape[0]), (0, b - W.shape[1]))), "b": jnp.pad(bias, (0, b - bias.shape[0]))})
     return out
+
+
+# ---------------------------------------------------------------- groups: a sweep padded group by group
+
+# groups="auto": at most MAX_GROUPS, one more only where it cuts the padded work by MIN_SAVING of it and by
+# GROUP_COST edge-examples (~0.2 s of arithmetic on the 2-core CPU measured, where a group adds ~0.6 s of
+# compilation, paid once with the persistent cache)
+MAX_GROUPS = 4
+MIN_SAVING = 0.05
+GROUP_COST = 1e9
+
+
+class Group(NamedTuple):
+    """Networks that train padded to the same sizes: their indices and those sizes."""
+
+    networks: np.ndarray  # (m,) int: indices into the population, ascending
+    padded: tuple[int, ...]  # (L + 1,): the inputs and outputs of the population, the largest hidden sizes of the group
+
+
+def work(sizes) -> int:
+    """Edges of a network of layer ``sizes``, bias neurons' included: its arithmetic per example, up to a factor."""
+    return int(sum((a + 1) * b for a, b in zip(sizes[:-1], sizes[1:])))
+
+
+def size_groups(pop: Population, groups: int | str = "auto", examples_seen: float = np.inf) -> list[Group]:
+    """The networks split into groups, each padded only to its own largest hidden sizes.
+
+    A width sweep 1..32 padded to 32 does 1.9x the arithmetic of the true widths; in
+    groups of contiguous widths by work it does 1.2-1.3x. The split minimises the
+    total padded work ``sum(networks x work(padded))`` for each number of groups
+    (dynamic programming over the architectures sorted by work). ``groups``: an int
+    k, the best split into at most k groups (1: all padded to the largest); "auto",
+    at most ``MAX_GROUPS``, a group added only while it cuts that total by
+    ``MIN_SAVING`` of it and, times ``examples_seen`` (examples per step x steps),
+    by ``GROUP_COST``: a short run is mostly compilation, which every group adds
+    to. Groups are ordered by work; one architecture (restarts only) is one group.
+    """
+    auto = isinstance(groups, str) and groups == "auto"
+    if not auto and not (isinstance(groups, (int, np.integer)) and not isinstance(groups, bool) and groups >= 1):
+        raise ValueError(f"groups must be 'auto' or an int >= 1, got {groups!r}")
+    most = MAX_GROUPS if auto else int(groups)
+    sizes = pop.sizes.copy()
+    sizes[:, 0], sizes[:, -1] = pop.padded[0], pop.padded[-1]  # every group reads all inputs, writes all outputs
+    archs, which, counts = np.unique(sizes, axis=0, return_inverse=True, return_counts=True)
+    which = which.reshape(-1)
+    order = np.argsort([work(a) for a in archs], kind="stable")
+    archs, counts = archs[order], counts[order]
+    U = len(archs)
+    cost = np.full((U, U), np.inf)  # cost[i, j]: archs i..j in one group
+    for i in range(U):
+        padded = np.maximum.accumulate(archs[i:], axis=0)
+        cost[i, i:] = np.cumsum(counts[i:]) * np.array([work(p) for p in padded])
+    best, start = [cost[0]], [np.zeros(U, int)]  # best[k - 1][j]: archs 0..j in exactly k groups,
+    for _ in range(1, min(most, U)):  # the last of them starting at arch start[k - 1][j]
+        prev, here, first = best[-1], np.full(U, np.inf), np.zeros(U, int)
+        for j in range(1, U):
+            totals = prev[:j] + cost[1:j + 1, j]  # archs 0..i-1 as before, archs i..j one group
+            first[j] = 1 + int(np.argmin(totals))
+            here[j] = totals[first[j] - 1]
+        best.append(here)
+        start.append(first)
+    k = 1
+    while k < len(best) and best[k][-1] < best[k - 1][-1] and (not auto or (
+            best[k][-1] <= (1 - MIN_SAVING) * best[k - 1][-1]
+            and (best[k - 1][-1] - best[k][-1]) * examples_seen >= GROUP_COST)):
+        k += 1
+    bounds, j = [], U - 1
+    for level in range(k - 1, -1, -1):
+        i = int(start[level][j])
+        bounds.append((i, j))
+        j = i - 1
+    rank = np.empty(U, int)
+    rank[order] = np.arange(U)
+    groups = []
+    for i, j in reversed(bounds):
+        networks = np.flatnonzero((rank[which] >= i) & (rank[which] <= j))
+        hidden = tuple(int(s) for s in pop.sizes[networks].max(axis=0)[1:-1])
+        groups.append(Group(networks, (pop.padded[0],) + hidden + (pop.padded[-1],)))
+    return groups

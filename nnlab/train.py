@@ -30,10 +30,10 @@ import jax.numpy as jnp
 import numpy as np
 
 from . import packed
-from .engines import packed_engine, vmap_engine
+from .engines import grouped_engine, packed_engine, vmap_engine
 from .losses import get_loss
 from .mlp import Params, layer_activations
-from .population import Population, init_population, padding_mask, unpad
+from .population import Population, init_population, padding_mask, size_groups, unpad
 from .schedules import SCHEDULES, step_size
 from .shuffle import permutations
 
@@ -61,7 +61,7 @@ class TrainResult(NamedTuple):
 class _Spec(NamedTuple):
     """Everything static about a training run (hashable: part of the jit cache key)."""
 
-    sizes: tuple[int, ...]  # padded layer sizes
+    sizes: tuple[int, ...]  # padded layer sizes of every network, as it enters and leaves
     steps: int
     schedule: str
     activations: tuple[str, ...]
@@ -69,7 +69,7 @@ class _Spec(NamedTuple):
     batch_size: int | None
     records: int
     engine: str
-    layout: str  # packed engine: "rows" or "lanes"
+    groups: tuple[tuple[tuple[int, ...], int, str], ...]  # per group: padded sizes, networks (per device), layout
 
 
 def _train(keys, x, y, mask, lr, t0, params, spec: _Spec, batched: tuple[bool, ...]):
@@ -81,8 +81,9 @@ def _train(keys, x, y, mask, lr, t0, params, spec: _Spec, batched: tuple[bool, .
     Returns (params, final loss (M,), history (M, K)).
     """
     y_batched, mask_batched, _ = batched
-    engine = (packed_engine(spec.activations, spec.loss, spec.layout) if spec.engine == "packed"
-              else vmap_engine(spec.activations, spec.loss))
+    engine = grouped_engine([(packed_engine(spec.activations, spec.loss, layout) if spec.engine == "packed"
+                              else vmap_engine(spec.activations, spec.loss), count, sizes)
+                             for sizes, count, layout in spec.groups], spec.sizes)
     M, n = keys.shape[0], x.shape[0]
     W = engine.pack(params)
     if mask is not None:
@@ -113,7 +114,7 @@ def _train(keys, x, y, mask, lr, t0, params, spec: _Spec, batched: tuple[bool, .
         if mask is not None:
             grads = jax.tree.map(lambda g, m: g * m, grads, mask)
         eta = step_size(spec.schedule, lr, t.astype(x.dtype), t0)
-        W = jax.tree.map(lambda p, g: p - engine.times(eta, g), W, grads)
+        W = engine.descend(W, grads, eta)
         return (W, order), value
 
     def run_chunk(carry, start, length):
@@ -152,12 +153,17 @@ def _program(spec: _Spec, batched: tuple[bool, ...], devices: int):
     return jax.jit(program)
 
 
-def _pad_networks(tree, total: int):
-    """Repeat the last network so the leading axis has length ``total``."""
-    def pad(a):
-        extra = total - a.shape[0]
-        return a if extra == 0 else jnp.concatenate([a, jnp.repeat(a[-1:], extra, axis=0)])
-    return jax.tree.map(pad, tree)
+def _arrangement(groups, devices: int) -> tuple[np.ndarray, tuple[int, ...]]:
+    """Where each network sits on the M axis the program sees: its groups one after
+    another on every device, each group's networks split evenly over the devices (a
+    group's last network repeated to fill). Returns the index of the network at each
+    position, and each group's networks per device."""
+    shares = []
+    for g in groups:
+        per_device = -(-len(g.networks) // devices)
+        filled = np.concatenate([g.networks, np.repeat(g.networks[-1:], per_device * devices - len(g.networks))])
+        shares.append(filled.reshape(devices, per_device))
+    return np.concatenate([share[d] for d in range(devices) for share in shares]), tuple(s.shape[1] for s in shares)
 
 
 def _shard_networks(tree):
@@ -200,6 +206,7 @@ def train(
     blowup: float | None = 1e6,
     engine: str = "packed",
     layout: str = "auto",
+    groups: int | str = "auto",
 ) -> TrainResult:
     """Train a population of networks on (x, y) by SGD.
 
@@ -229,7 +236,11 @@ def train(
     engine: ``"packed"`` (fast, all networks in one set of large products) or
       ``"vmap"`` (backprop written for one network, vmapped); equal to float rounding.
     layout: the packed engine's layout, ``"rows"``, ``"lanes"`` or ``"auto"``
-      (``nnlab.packed.choose_layout``, by layer sizes and batch size).
+      (``nnlab.packed.choose_layout``, by layer sizes and batch size, per group).
+    groups: a sweep over sizes trains in groups, each padded only to its own
+      largest sizes (``nnlab.population.size_groups``): "auto" (at most 4, where
+      they save enough arithmetic) or at most this many (1: all networks padded to
+      the largest). The results do not depend on it.
     Runs in the dtype of x (float32 unless x is float64).
     """
     if engine not in ENGINES:
@@ -258,10 +269,17 @@ def train(
     if batch_size is not None and not 1 <= int(batch_size) <= x.shape[0]:
         raise ValueError(f"batch_size must be None or 1..{x.shape[0]}, got {batch_size}")
     batch_size = None if batch_size is None else int(batch_size)
-    if engine == "packed" and layout == "auto":
-        layout = packed.choose_layout(padded, x.shape[0] if batch_size is None else batch_size, batch_size is None)
-    spec = _Spec(padded, int(steps), schedule, tuple(activations), loss, batch_size,
-                 min(int(records), int(steps)), engine, layout if engine == "packed" else "")
+    per_step = x.shape[0] if batch_size is None else batch_size
+    groups = size_groups(pop, groups, examples_seen=per_step * int(steps))
+    devices = jax.local_device_count()
+    position, counts = _arrangement(groups, devices)
+
+    def group_layout(sizes):
+        if engine == "vmap":
+            return ""
+        return packed.choose_layout(sizes, per_step, batch_size is None) if layout == "auto" else layout
+    spec = _Spec(padded, int(steps), schedule, tuple(activations), loss, batch_size, min(int(records), int(steps)),
+                 engine, tuple((g.padded, n, group_layout(g.padded)) for g, n in zip(groups, counts)))
     M = len(pop.restart_ids)
     lr = jnp.asarray(lr, x.dtype)
     mask = _combined_mask(pop, mask, x.dtype)
@@ -277,15 +295,18 @@ def train(
                          f"on its leading axis, expected {M}")
     keys = jax.vmap(jax.random.fold_in, (None, 0))(key, jnp.asarray(pop.restart_ids))
     args = [y, mask, lr]
-    devices = jax.local_device_count()
-    total = -(-M // devices) * devices
+    arranged = not np.array_equal(position, np.arange(M))
+    if arranged:  # the networks in the program's order
+        keys, init_params = (jax.tree.map(lambda a: a[position], t) for t in (keys, init_params))
+        args = [jax.tree.map(lambda a: a[position], t) if b else t for t, b in zip(args, batched)]
     if devices > 1:
-        keys, init_params = (_shard_networks(_pad_networks(a, total)) for a in (keys, init_params))
-        args = [_shard_networks(_pad_networks(a, total)) if b else a for a, b in zip(args, batched)]
+        keys, init_params = _shard_networks(keys), _shard_networks(init_params)
+        args = [_shard_networks(t) if b else t for t, b in zip(args, batched)]
     params, final, history = _program(spec, batched, devices)(
         keys, x, args[0], args[1], args[2], jnp.asarray(t0, x.dtype), init_params)
-    if total != M:
-        params, final, history = jax.tree.map(lambda a: a[:M], (params, final, history))
+    if arranged:  # back in the caller's order: each network's first position
+        first = np.unique(position, return_index=True)[1]
+        params, final, history = jax.tree.map(lambda a: a[first], (params, final, history))
     stride = -(-spec.steps // spec.records)
     return TrainResult(
         params=params, loss=final, history=history,

@@ -29,6 +29,13 @@ def test_quick_benchmark_runs_and_writes_its_table(tmp_path):
     diffs = df[["nnlab_max_abs_loss_diff", "vmap_max_abs_loss_diff"]].to_numpy(float)
     assert np.all(diffs < 1e-3)
     assert (df[[f"diverged_{s}" for s in bench.SIDES]] == 0).all().all()
+    # the width sweep (W4) also runs nnlab with every width padded to the widest; no other workload does
+    sweep = df.workload == "W4"
+    padded = df.loc[sweep, ["padded_s", "ratio_padded", "group_gain", "padded_compile_s"]].to_numpy(float)
+    assert np.all(np.isfinite(padded)) and np.all(padded > 0)
+    assert np.all(df.loc[sweep, "padded_max_abs_loss_diff"].to_numpy(float) < 1e-3)
+    assert df.loc[~sweep, "padded_s"].isna().all()
+    assert "nnlab packed, one group" in done.stdout
 
 
 def test_flop_count_by_hand():

@@ -8,7 +8,10 @@ Three sides train the same networks (the same initial weights, from
 ``nnlab.population.init_population``, the same data, the same minibatch orders):
 ``nnlab`` (``nnlab.train``, the packed engine), ``vmap`` (``nnlab.train(...,
 engine="vmap")``: nnlab's backprop written for one network, vmapped) and
-``reference`` (``experiments.bench.reference``: what a skilled JAX user writes).
+``reference`` (``experiments.bench.reference``: what a skilled JAX user writes);
+for a width sweep (W4) also ``padded`` (``nnlab.train(..., groups=1)``: every
+width padded to the widest, as the reference does, where nnlab by default trains
+the sweep in groups padded each to its own widest).
 Each side is called once from cold caches (its compile time, from jax.monitoring),
 then timed warm, alternating the order of the sides between repeats so that
 machine noise hits all of them; the table gives medians over repeats and the range
@@ -38,6 +41,8 @@ from experiments.results import ROOT, atomic_write
 
 OUT = ROOT / "results" / "bench"
 SIDES = ("nnlab", "vmap", "reference")
+SWEEP_SIDES = SIDES + ("padded",)  # a width sweep also runs nnlab with every width padded to the widest
+LABELS = {"nnlab": "nnlab packed", "vmap": "nnlab vmap", "padded": "nnlab packed, one group"}
 
 
 def side_calls(w: Workload, key) -> dict:
@@ -55,6 +60,7 @@ def side_calls(w: Workload, key) -> dict:
         "nnlab": lambda: np.asarray(nnlab.train(key, w.x, w.y, **common).loss),
         "vmap": lambda: np.asarray(nnlab.train(key, w.x, w.y, engine="vmap", **common).loss),
         "reference": lambda: np.asarray(program(init, mask, keys, w.x, w.y, jnp.float32(w.lr))[1]),
+        "padded": lambda: np.asarray(nnlab.train(key, w.x, w.y, groups=1, **common).loss),
     }
 
 
@@ -107,28 +113,32 @@ def sgemm_peak(n: int, tries: int = 5) -> float:
 
 def bench_workload(w: Workload, repeats: int, log=print) -> dict:
     """Compile time from one cold call per side, then ``repeats`` warm calls in rotating order."""
+    names = SWEEP_SIDES if w.widths else SIDES
     sides = side_calls(w, jax.random.key(0))
-    times, compiles, losses = {s: [] for s in SIDES}, {}, {}
+    times, compiles, losses = {s: [] for s in names}, {}, {}
     jax.clear_caches()
-    for s in SIDES:
+    for s in names:
         _, compiles[s], losses[s] = timed(sides[s])
     for k in range(repeats):
-        for s in SIDES[k % 3:] + SIDES[:k % 3]:
+        for s in names[k % len(names):] + names[:k % len(names)]:
             times[s].append(timed(sides[s])[0])
-        log(f"  {w.name} repeat {k + 1}/{repeats}: " + ", ".join(f"{s} {times[s][-1]:.3f} s" for s in SIDES))
+        log(f"  {w.name} repeat {k + 1}/{repeats}: " + ", ".join(f"{s} {times[s][-1]:.3f} s" for s in names))
     row = {"workload": w.name, "what": w.what, "networks": w.networks, "steps": w.steps, "records": w.records,
            "repeats": repeats}
-    for s in SIDES:
+    for s in names:
         t = statistics.median(times[s])
         row |= {f"{s}_s": t, f"{s}_restart_steps_per_s": restart_steps(w) / t,
                 f"{s}_gflops": workload_flops(w) / t / 1e9, f"{s}_compile_s": compiles[s]}
     for name, fast, slow in (("ratio", "nnlab", "reference"), ("ratio_vmap", "vmap", "reference"),
-                             ("packed_gain", "nnlab", "vmap")):
+                             ("packed_gain", "nnlab", "vmap"), ("ratio_padded", "padded", "reference"),
+                             ("group_gain", "nnlab", "padded")):
+        if fast not in names or slow not in names:
+            continue
         ratios = [b / a for a, b in zip(times[fast], times[slow])]
         row |= {name: statistics.median(ratios), f"{name}_min": min(ratios), f"{name}_max": max(ratios)}
-    for s in ("nnlab", "vmap"):  # NaN where either side is not finite: the sides must agree everywhere
+    for s in names[:2] + names[3:]:  # NaN where either side is not finite: the sides must agree everywhere
         row[f"{s}_max_abs_loss_diff"] = float(np.max(np.abs(losses[s] - losses["reference"])))
-    row |= {f"diverged_{s}": int(np.sum(~np.isfinite(losses[s]))) for s in SIDES}
+    row |= {f"diverged_{s}": int(np.sum(~np.isfinite(losses[s]))) for s in names}
     return row
 
 
@@ -153,9 +163,11 @@ def format_table(df: pd.DataFrame) -> str:
     """One line per workload and side: speed, the ratio to the reference, compile time, GFLOP/s."""
     lines = []
     for _, r in df.iterrows():
-        for s, ratio in (("nnlab", "ratio"), ("vmap", "ratio_vmap"), ("reference", None)):
+        for s, ratio in (("nnlab", "ratio"), ("vmap", "ratio_vmap"), ("padded", "ratio_padded"), ("reference", None)):
+            if not np.isfinite(r.get(f"{s}_s", np.nan)):
+                continue
             lines.append({
-                "workload": r.workload, "side": {"nnlab": "nnlab packed", "vmap": "nnlab vmap"}.get(s, s),
+                "workload": r.workload, "side": LABELS.get(s, s),
                 "rs/s": f"{r[f'{s}_restart_steps_per_s']:.3g}",
                 "vs ref": f"{r[ratio]:.2f}x ({r[f'{ratio}_min']:.2f}-{r[f'{ratio}_max']:.2f})" if ratio else "1",
                 "compile s": f"{r[f'{s}_compile_s']:.2f}", "GFLOP/s": f"{r[f'{s}_gflops']:.2f}",
