@@ -139,18 +139,27 @@ def _train(keys, x, y, mask, lr, t0, params, spec: _Spec, batched: tuple[bool, .
 
 @functools.lru_cache(maxsize=64)
 def _program(spec: _Spec, batched: tuple[bool, ...], devices: int):
-    """The jitted trainer; over several devices, each trains its own share of the networks."""
-    if devices == 1:
-        return jax.jit(functools.partial(_train, spec=spec, batched=batched))
-    mesh = jax.sharding.Mesh(np.array(jax.local_devices()), ("networks",))
-    split, shared = jax.sharding.PartitionSpec("networks"), jax.sharding.PartitionSpec()
-    y_b, mask_b, lr_b = (split if b else shared for b in batched)
-    program = jax.shard_map(
-        functools.partial(_train, spec=spec, batched=batched), mesh=mesh,
-        in_specs=(split, shared, y_b, mask_b, lr_b, shared, split), out_specs=split,
-        check_vma=False,  # networks never talk to each other
-    )
-    return jax.jit(program)
+    """The jitted trainer; over several devices, each trains its own share of the networks.
+
+    Its last argument, ``first`` (M,) or None, takes the outputs back to the caller's
+    order inside the same program: a gather across devices as a program of its own
+    can deadlock XLA's CPU collectives when it is dispatched while the devices still
+    run the training.
+    """
+    program = functools.partial(_train, spec=spec, batched=batched)
+    if devices > 1:
+        mesh = jax.sharding.Mesh(np.array(jax.local_devices()), ("networks",))
+        split, shared = jax.sharding.PartitionSpec("networks"), jax.sharding.PartitionSpec()
+        y_b, mask_b, lr_b = (split if b else shared for b in batched)
+        program = jax.shard_map(
+            program, mesh=mesh, in_specs=(split, shared, y_b, mask_b, lr_b, shared, split), out_specs=split,
+            check_vma=False,  # networks never talk to each other
+        )
+
+    def in_callers_order(keys, x, y, mask, lr, t0, params, first):
+        out = program(keys, x, y, mask, lr, t0, params)
+        return out if first is None else jax.tree.map(lambda a: a[first], out)
+    return jax.jit(in_callers_order)
 
 
 def _arrangement(groups, devices: int) -> tuple[np.ndarray, tuple[int, ...]]:
@@ -302,11 +311,9 @@ def train(
     if devices > 1:
         keys, init_params = _shard_networks(keys), _shard_networks(init_params)
         args = [_shard_networks(t) if b else t for t, b in zip(args, batched)]
+    first = np.unique(position, return_index=True)[1] if arranged else None  # each network's first position
     params, final, history = _program(spec, batched, devices)(
-        keys, x, args[0], args[1], args[2], jnp.asarray(t0, x.dtype), init_params)
-    if arranged:  # back in the caller's order: each network's first position
-        first = np.unique(position, return_index=True)[1]
-        params, final, history = jax.tree.map(lambda a: a[first], (params, final, history))
+        keys, x, args[0], args[1], args[2], jnp.asarray(t0, x.dtype), init_params, first)
     stride = -(-spec.steps // spec.records)
     return TrainResult(
         params=params, loss=final, history=history,

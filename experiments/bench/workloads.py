@@ -58,7 +58,7 @@ def workloads(quick: bool) -> list[Workload]:
         Workload("W2", "n=8 parity, width 64, full batch", x8, y8, (8, 64, 1), q(256, 32), q(1000, 50), lr=1.0),
         Workload("W3", f"deep linear 16-64-64-64-16, {n3} examples", x3, x3 @ teacher,
                  (16, 64, 64, 64, 16), q(64, 8), q(1000, 50), lr=0.01, hidden="identity", output="identity"),
-        Workload("W4", f"5-bit parity, widths 1..{w4_widths[-1]} swept, compile included", x5, y5,
+        Workload("W4", f"5-bit parity, widths 1..{w4_widths[-1]} swept, {q(64, 8)} restarts each", x5, y5,
                  (5, w4_widths[-1], 1), q(64, 8), q(2000, 200), lr=2.0, widths=w4_widths),
         Workload("W5", "n=8 parity, width 16, per-example SGD (batch 1), 4 epochs", x8, y8,
                  (8, 16, 1), q(256, 32), 4 * 256, lr=0.5, batch_size=1, records=4),
