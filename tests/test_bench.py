@@ -24,6 +24,8 @@ def test_quick_benchmark_runs_and_writes_its_table(tmp_path):
     assert np.all(np.isfinite(values)) and np.all(values > 0)
     compile_times = df[[f"{s}_compile_s" for s in bench.SIDES]].to_numpy(float)
     assert np.all(np.isfinite(compile_times)) and np.all(compile_times >= 0)
+    compile_ratios = df[["nnlab_compile_ratio", "vmap_compile_ratio"]].to_numpy(float)
+    assert np.all(np.isfinite(compile_ratios)) and np.all(compile_ratios >= 0)
     # same networks, same data: every side trains to the same final losses (float32 rounding); a NaN on
     # either side makes the difference NaN and fails here
     diffs = df[["nnlab_max_abs_loss_diff", "vmap_max_abs_loss_diff"]].to_numpy(float)
