@@ -125,7 +125,9 @@ def _cli(tmp_path, *overrides, **kw):
 
 
 def test_sigint_stops_with_one_line_leaves_no_torn_file_and_rerun_finishes(tmp_path):
-    proc = _cli(tmp_path, "exp.steps=3000000", "exp.restarts=4")
+    # 10 million steps: ~25 s on two quiet cores (3 million took 9 s, and under CI's load the signal once came
+    # after the job had finished)
+    proc = _cli(tmp_path, "exp.steps=10000000", "exp.restarts=4")
     started = tmp_path / "run" / ".hydra" / "config.yaml"  # Hydra writes it as the job starts
     deadline = time.monotonic() + 180
     while not started.exists():
