@@ -160,7 +160,7 @@ def size_groups(pop: Population, groups: int | str = "auto", examples_seen: floa
     """The networks split into groups, each padded only to its own largest hidden sizes.
 
     A width sweep 1..32 padded to 32 does 1.9x the arithmetic of the true widths; in
-    groups of contiguous widths by work it does 1.2-1.3x. The split minimises the
+    groups of contiguous widths by work it does 1.21x. The split minimises the
     total padded work ``sum(networks x work(padded))`` for each number of groups
     (dynamic programming over the architectures sorted by work). ``groups``: an int
     k, the best split into at most k groups (1: all padded to the largest); "auto",

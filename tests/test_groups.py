@@ -94,3 +94,18 @@ def test_grouped_minibatches_and_the_vmap_engine_agree_with_one_group():
 def test_bad_groups_raise_a_clear_error(bad):
     with pytest.raises(ValueError, match="groups must be 'auto' or an int >= 1"):
         nnlab.train(jax.random.key(0), XOR_X, XOR_Y, sizes=[[2, 2, 1], [2, 3, 1]], steps=2, groups=bad)
+
+
+def test_deeper_sweeps_over_inputs_and_widths_group_like_padded():
+    """Two hidden layers, networks of 1 and 2 inputs (a 1-input net reads column 0): 3 groups as padded."""
+    x = np.random.default_rng(3).normal(size=(6, 2)).astype(np.float32)
+    y = np.tanh(x[:, :1] - x[:, 1:])
+    sizes = [[1, 2, 3, 1], [2, 2, 2, 1], [2, 5, 4, 1], [1, 7, 7, 1]]
+    kw = dict(sizes=sizes, restarts=2, steps=150, lr=0.2, hidden="tanh", output="identity")
+    one = nnlab.train(jax.random.key(6), x, y, groups=1, **kw)
+    grouped = nnlab.train(jax.random.key(6), x, y, groups=3, **kw)
+    assert len(size_groups(Population.of(sizes, 2), 3)) == 3
+    np.testing.assert_allclose(one.history, grouped.history, rtol=1e-5, atol=1e-7)
+    for p, q in zip(jax.tree.leaves(one.params), jax.tree.leaves(grouped.params)):
+        np.testing.assert_allclose(p, q, rtol=1e-5, atol=1e-6)
+    assert np.all(np.asarray(grouped.params[0]["W"])[[0, 1, 6, 7], 1:] == 0)  # 1-input nets: column 1 unused
