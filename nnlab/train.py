@@ -249,7 +249,7 @@ def train(
     groups: a sweep over sizes trains in groups, each padded only to its own
       largest sizes (``nnlab.population.size_groups``): "auto" (at most 4, where
       they save enough arithmetic) or at most this many (1: all networks padded to
-      the largest). The results do not depend on it.
+      the largest). The results agree to float rounding (docs/design.md).
     Runs in the dtype of x (float32 unless x is float64).
     """
     if engine not in ENGINES:

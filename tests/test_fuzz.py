@@ -212,20 +212,23 @@ FUZZ = dict(deadline=None, derandomize=not EXAMPLES, database=None,  # NNLAB_FUZ
                                    HealthCheck.data_too_large, HealthCheck.filter_too_much])
 
 
-@settings(max_examples=EXAMPLES or 150, **FUZZ)
-@given(argv=single_runs())
-def test_fuzzed_single_runs_complete_or_stop_with_one_line_and_no_file(argv, monkeypatch, capsys, stats):
+def run_and_check(argv, monkeypatch, capsys, stats) -> None:
+    """Run ``argv`` in process in a new directory and check what it left there."""
     with tempfile.TemporaryDirectory() as tmp:
         code, err, out = outcome(argv, Path(tmp), monkeypatch, capsys)
         check_outcome(argv, code, err, out, Path(tmp), stats)
+
+
+@settings(max_examples=EXAMPLES or 150, **FUZZ)
+@given(argv=single_runs())
+def test_fuzzed_single_runs_complete_or_stop_with_one_line_and_no_file(argv, monkeypatch, capsys, stats):
+    run_and_check(argv, monkeypatch, capsys, stats)
 
 
 @settings(max_examples=EXAMPLES or 60, **FUZZ)
 @given(argv=sweeps())
 def test_fuzzed_sweeps_complete_or_stop_with_one_line_and_no_file(argv, monkeypatch, capsys, stats):
-    with tempfile.TemporaryDirectory() as tmp:
-        code, err, out = outcome(argv, Path(tmp), monkeypatch, capsys)
-        check_outcome(argv, code, err, out, Path(tmp), stats)
+    run_and_check(argv, monkeypatch, capsys, stats)
 
 
 @settings(max_examples=EXAMPLES or 3, **FUZZ)

@@ -136,9 +136,10 @@ def bench_workload(w: Workload, repeats: int, log=print) -> dict:
             continue
         ratios = [b / a for a, b in zip(times[fast], times[slow])]
         row |= {name: statistics.median(ratios), f"{name}_min": min(ratios), f"{name}_max": max(ratios)}
-    for s in names[:2] + names[3:]:  # compilation against the reference's (cold calls, one each)
+    for s in (s for s in names if s != "reference"):
+        # compilation against the reference's (cold calls, one each)
         row[f"{s}_compile_ratio"] = compiles[s] / compiles["reference"] if compiles["reference"] > 0 else np.nan
-    for s in names[:2] + names[3:]:  # NaN where either side is not finite: the sides must agree everywhere
+        # NaN where either side is not finite: the sides must agree everywhere
         row[f"{s}_max_abs_loss_diff"] = float(np.max(np.abs(losses[s] - losses["reference"])))
     row |= {f"diverged_{s}": int(np.sum(~np.isfinite(losses[s]))) for s in names}
     return row

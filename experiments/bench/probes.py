@@ -14,23 +14,19 @@
 
 from __future__ import annotations
 
-import time
-
 import jax
 import jax.numpy as jnp
 import numpy as np
 
+from experiments.bench import timed
+
 
 def seconds(fn, *args, repeats: int = 30) -> float:
     """Median wall time of the jitted ``fn(*args)``, compiled first."""
-    fn = jax.jit(fn)
-    jax.block_until_ready(fn(*args))
-    times = []
-    for _ in range(repeats):
-        start = time.perf_counter()
-        jax.block_until_ready(fn(*args))
-        times.append(time.perf_counter() - start)
-    return float(np.median(times))
+    compiled = jax.jit(fn)
+    run = lambda: jax.block_until_ready(compiled(*args))
+    run()
+    return float(np.median([timed(run)[0] for _ in range(repeats)]))
 
 
 def batched_products(R: int = 64, n: int = 64, N: int = 512) -> dict[str, float]:
